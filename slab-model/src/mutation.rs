@@ -1,0 +1,118 @@
+//! The mutation catalogue: known bugs, re-introducible at run time, one switch each.
+//!
+//! A mutation is off unless its bit is set in the machine's [`MutationSet`]; when off it
+//! has no effect at all. Each variant's doc comment says what it changes, which kernel bug
+//! or slip it models, and which check should catch it. The detection matrix
+//! (`slab-verify mutations`, docs/mutations.md) measures every checker against this list.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! mutations {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// One re-introducible bug.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[repr(u8)]
+        pub enum Mutation {
+            $($(#[$doc])* $variant,)*
+        }
+        impl Mutation {
+            /// Every mutation, in catalogue order.
+            pub const ALL: &'static [Mutation] = &[$(Mutation::$variant,)*];
+            /// The switch's name (`stale-ac-after-grow`).
+            pub fn name(self) -> &'static str {
+                match self { $(Mutation::$variant => $name,)* }
+            }
+        }
+    };
+}
+
+mutations! {
+    /// `cache_alloc_refill` keeps the `ac` read before `cache_grow`'s irq-enable window
+    /// (drops the "cache_grow can reenable interrupts, then ac could change" re-read).
+    /// Caught by: loom causality (another CPU's array touched), audit conservation.
+    StaleAcAfterGrow => "stale-ac-after-grow",
+    /// After the window, refill pops from `ac` without re-checking what an interrupt left
+    /// there, overwriting entries (the "objects refilled by interrupt?" path).
+    NoRecheckAfterGrow => "no-recheck-after-grow",
+    /// `colour_next` read, incremented and wrapped without `list_lock` (B.4).
+    ColourNextUnlocked => "colour-next-unlocked",
+    /// `cache_flusharray` calls `free_block` after dropping `list_lock`.
+    FreeBlockUnlocked => "free-block-unlocked",
+    /// Refill takes from the shared array without `list_lock` (B.22 class).
+    SharedTransferUnlocked => "shared-transfer-unlocked",
+    /// Refill also subtracts from `free_objects` on the shared-array path.
+    FreeObjectsDoubleCount => "free-objects-double-count",
+    /// Refill leaves a slab it has filled up on `slabs_partial`.
+    FullSlabStaysPartial => "full-slab-stays-partial",
+    /// `transfer_objects` ignores `to->limit - to->avail`.
+    TransferIgnoresLimit => "transfer-ignores-limit",
+    /// `cache_flusharray` does not shift the surviving entries down.
+    FlusharrayNoShift => "flusharray-no-shift",
+    /// `cache_grow`'s `opps1` path skips `kmem_freepages`.
+    GrowFailLeaksPages => "grow-fail-leaks-pages",
+    /// `kmem_cache_destroy` releases the cache although shrink failed (B.32).
+    DestroyDespiteLiveObjects => "destroy-despite-live-objects",
+    /// `calculate_slab_order` tests the previous order's `num` against offslab_limit (B.5).
+    OffslabLimitStale => "offslab-limit-stale",
+    /// A cache may take its off-slab descriptor from itself (B.20).
+    OffslabSelfDescriptor => "offslab-self-descriptor",
+    /// Slab initialisation writes a duplicate index into the freelist (B.26).
+    FreelistDuplicate => "freelist-duplicate",
+    /// The last `kmem_bufctl_t` is not `BUFCTL_END` (era A).
+    BufctlNoEnd => "bufctl-no-end",
+    /// `cache_reap` drains another CPU's array (B.27).
+    ReapForeignCpu => "reap-foreign-cpu",
+    /// `do_tune_cpucache` frees the old per-CPU array before every CPU stopped using it.
+    TuneFreesArrayEarly => "tune-frees-array-early",
+    /// `cache_grow` opens the irq window for a mask that does not allow blocking.
+    IrqWindowInAtomic => "irq-window-in-atomic",
+    /// `cache_init_objs` skips the constructor for one object.
+    CtorSkipped => "ctor-skipped",
+    /// The kmalloc size-class lookup picks the class below the requested size.
+    KmallocClassTooSmall => "kmalloc-class-too-small",
+}
+
+impl fmt::Display for Mutation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Mutation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Mutation::ALL
+            .iter()
+            .copied()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| format!("unknown mutation `{s}`"))
+    }
+}
+
+/// A set of enabled mutations (empty = the faithful model).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MutationSet(u64);
+
+impl MutationSet {
+    /// No mutation.
+    pub const NONE: MutationSet = MutationSet(0);
+    /// Exactly one mutation.
+    pub fn only(m: Mutation) -> Self {
+        MutationSet(1 << m as u8)
+    }
+    /// Adds a mutation.
+    pub fn with(self, m: Mutation) -> Self {
+        MutationSet(self.0 | 1 << m as u8)
+    }
+    /// Is `m` on?
+    #[inline]
+    pub fn has(self, m: Mutation) -> bool {
+        self.0 & (1 << m as u8) != 0
+    }
+    /// The enabled mutations.
+    pub fn iter(self) -> impl Iterator<Item = Mutation> {
+        Mutation::ALL.iter().copied().filter(move |m| self.has(*m))
+    }
+}

@@ -1,0 +1,101 @@
+//! The platform abstraction: every lock, atomic, cell and thread the model uses.
+//!
+//! The model is generic over one [`Platform`] so that the *same* model code runs on real
+//! threads ([`StdPlatform`]), under loom's exhaustive explorer ([`LoomPlatform`], feature
+//! `loom`) and under shuttle's randomized schedulers ([`ShuttlePlatform`], feature
+//! `shuttle`). A trait (rather than a `cfg` facade in the style of tokio's `loom` module)
+//! lets one `cargo test --features loom,shuttle` run all three backends in one invocation.
+//!
+//! Rules the model follows so that the backends stay interchangeable:
+//! * no statics: every lock and cell is created inside the model closure;
+//! * no spinning: locks block, and the only busy loop (none today) would call
+//!   [`Platform::yield_now`], or loom would hit its branch limit;
+//! * kernel data that the kernel protects by *convention* (per-CPU arrays under irq-off,
+//!   node lists under `list_lock`) lives in a [`TrackedCell`] beside a separate lock, so a
+//!   mutation that forgets the lock still compiles, and loom reports the unordered access
+//!   as a causality violation instead of the type system hiding the bug.
+
+use std::ops::DerefMut;
+
+mod std_impl;
+pub use std_impl::{StdCell, StdPlatform};
+
+#[cfg(feature = "loom")]
+mod loom_impl;
+#[cfg(feature = "loom")]
+pub use loom_impl::LoomPlatform;
+
+#[cfg(feature = "shuttle")]
+mod shuttle_impl;
+#[cfg(feature = "shuttle")]
+pub use shuttle_impl::ShuttlePlatform;
+
+/// A mutual-exclusion lock whose guard is a value: holding the guard is the proof.
+pub trait Lock<T>: Send + Sync {
+    /// The guard; dropping it unlocks.
+    type Guard<'a>: DerefMut<Target = T>
+    where
+        Self: 'a;
+    /// A new unlocked lock around `value`.
+    fn new(value: T) -> Self;
+    /// Blocks until the lock is held. Poisoning is ignored: a panic inside the model is
+    /// already the failure being reported.
+    fn lock(&self) -> Self::Guard<'_>;
+    /// Takes the lock if it is free (the kernel's `spin_trylock`, used by `cache_reap`).
+    fn try_lock(&self) -> Option<Self::Guard<'_>>;
+}
+
+/// A cell whose accesses the backend checks for exclusivity.
+///
+/// `with_mut` hands out `&mut T` from `&self`; the model guarantees exclusivity by holding
+/// the lock or irq-off token the kernel would hold. The backends *check* that guarantee:
+/// loom through its causality tracking, std and shuttle through a busy flag that panics on
+/// overlapping access (so a broken guarantee is a reported failure, never undefined
+/// behaviour).
+pub trait TrackedCell<T>: Send + Sync {
+    /// A new cell.
+    fn new(value: T) -> Self;
+    /// Shared access.
+    fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R;
+    /// Exclusive access.
+    fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R;
+}
+
+/// A word-sized atomic counter (jiffies, statistics).
+pub trait AtomicCounter: Send + Sync {
+    /// A new counter.
+    fn new(v: usize) -> Self;
+    /// Acquire load.
+    fn load(&self) -> usize;
+    /// Release store.
+    fn store(&self, v: usize);
+    /// AcqRel fetch-add; returns the previous value.
+    fn fetch_add(&self, v: usize) -> usize;
+}
+
+/// A handle to a spawned model thread.
+pub trait Join<T>: Send {
+    /// Waits for the thread; a panic in the thread is resumed in the caller.
+    fn join(self) -> T;
+}
+
+/// One backend: std threads, loom or shuttle.
+pub trait Platform: Send + Sync + Sized + 'static {
+    /// Short name printed in reports (`std`, `loom`, `shuttle`).
+    const NAME: &'static str;
+    /// A blocking lock.
+    type Mutex<T: Send + 'static>: Lock<T>;
+    /// A checked cell.
+    type Cell<T: Send + 'static>: TrackedCell<T>;
+    /// An atomic counter.
+    type Counter: AtomicCounter;
+    /// Join handle of a spawned thread.
+    type JoinHandle<T: Send + 'static>: Join<T>;
+    /// Spawns a model thread.
+    fn spawn<T, F>(f: F) -> Self::JoinHandle<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static;
+    /// A scheduling point with no other effect.
+    fn yield_now();
+}
