@@ -53,6 +53,9 @@ pub enum SlabError {
     /// A pointer inside an object but not at its start, or in a slab's padding.
     #[error("slab: {addr:#x} is not the start of an object of cache '{cache}'")]
     NotObjectStart { cache: String, addr: u64 },
+    /// A pointer to an object the allocator itself owns (an off-slab descriptor).
+    #[error("kfree: {addr:#x} in cache '{cache}' is the off-slab descriptor of a live slab, not a caller's object")]
+    NotOwned { cache: String, addr: u64 },
     /// An object of another cache passed to `kmem_cache_free`.
     #[error("kmem_cache_free: {addr:#x} belongs to cache '{actual}', not '{expected}'")]
     WrongCache {
@@ -74,6 +77,9 @@ pub enum SlabError {
         batchcount: i64,
         shared: i64,
     },
+    /// A `/proc/slabinfo` write that does not parse.
+    #[error("slabinfo: {0}")]
+    SlabinfoSyntax(String),
     /// A `/proc/slabinfo` write naming no cache.
     #[error("slabinfo: no cache named {0}")]
     NoSuchCache(String),

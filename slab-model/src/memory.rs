@@ -33,8 +33,13 @@ pub struct PageRecord {
     pub flags: u32,
     /// The owning cache's id (era A `page_set_cache` / era B `page->slab_cache`).
     pub slab_cache: Option<u32>,
-    /// The slab's id within its cache (era A `page_set_slab`; era B: the page *is* the slab).
-    pub slab: Option<u32>,
+    /// The slab this page belongs to, named by its first pfn (era A `page_set_slab`; era
+    /// B: the head page *is* the slab).
+    pub slab: Option<Pfn>,
+    /// `s_mem` of that slab: the address of its object 0 (era B keeps it in `struct
+    /// page`; era A in `struct slab` — mirrored here so a free can be validated before
+    /// any lock is taken).
+    pub s_mem: u64,
     /// `page_to_nid(page)`.
     pub node: u16,
     /// Head pfn of the block this page belongs to (itself for a head or a single page).
@@ -56,6 +61,7 @@ impl PageRecord {
             flags,
             slab_cache: None,
             slab: None,
+            s_mem: 0,
             node,
             compound_head: head,
             order,

@@ -92,6 +92,7 @@ impl<T: Send + 'static> Join<T> for LoomJoin<T> {
 
 impl Platform for LoomPlatform {
     const NAME: &'static str = "loom";
+    const TRACKS_CAUSALITY: bool = true;
     type Mutex<T: Send + 'static> = LoomMutex<T>;
     type Cell<T: Send + 'static> = LoomCell<T>;
     type Counter = LoomCounter;

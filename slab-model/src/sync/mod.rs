@@ -83,6 +83,9 @@ pub trait Join<T>: Send {
 pub trait Platform: Send + Sync + Sized + 'static {
     /// Short name printed in reports (`std`, `loom`, `shuttle`).
     const NAME: &'static str;
+    /// Whether the backend checks every cell access for happens-before (loom). Backends
+    /// that do not (std, shuttle) get an explicit overlap check on racy model paths.
+    const TRACKS_CAUSALITY: bool;
     /// A blocking lock.
     type Mutex<T: Send + 'static>: Lock<T>;
     /// A checked cell.

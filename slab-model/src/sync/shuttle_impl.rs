@@ -65,6 +65,7 @@ impl<T: Send + 'static> Join<T> for ShuttleJoin<T> {
 
 impl Platform for ShuttlePlatform {
     const NAME: &'static str = "shuttle";
+    const TRACKS_CAUSALITY: bool = false;
     type Mutex<T: Send + 'static> = ShuttleMutex<T>;
     type Cell<T: Send + 'static> = StdCell<T>;
     type Counter = ShuttleCounter;

@@ -120,6 +120,7 @@ impl<T: Send + 'static> Join<T> for std::thread::JoinHandle<T> {
 
 impl Platform for StdPlatform {
     const NAME: &'static str = "std";
+    const TRACKS_CAUSALITY: bool = false;
     type Mutex<T: Send + 'static> = std::sync::Mutex<T>;
     type Cell<T: Send + 'static> = StdCell<T>;
     type Counter = StdCounter;

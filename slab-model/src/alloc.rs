@@ -1,0 +1,405 @@
+//! The allocation path: `kmem_cache_alloc` → `____cache_alloc` (per-CPU fast path) →
+//! `cache_alloc_refill` (shared array, then the node's slab lists, then `cache_grow`),
+//! and the node-directed `kmem_cache_alloc_node` → `____cache_alloc_node`.
+
+use crate::array_cache::{transfer_objects, BATCHREFILL_LIMIT};
+use crate::cache::{AcRef, KmemCache};
+use crate::cpu::{Context, ContextKind, IrqOff};
+use crate::error::SlabError;
+use crate::gfp::Gfp;
+use crate::machine::Owner;
+use crate::mutation::Mutation;
+use crate::node::NodeLists;
+use crate::profile::Era;
+use crate::sync::Platform;
+use crate::trace::{EventKind, ListKind, Place};
+
+/// How a node's lists are reached: under `list_lock` (the kernel) or, on a mutated path,
+/// without it.
+pub(crate) enum Access<'a, 'b, P: Platform> {
+    /// Holding `list_lock`.
+    Locked(&'a crate::node::NodeLock<'b, P>),
+    /// Without the lock (a mutation); the string names the path for the race report.
+    Racy(&'static str),
+}
+
+pub(crate) fn with_lists<P: Platform, R>(
+    cachep: &KmemCache<P>,
+    node: usize,
+    access: &Access<'_, '_, P>,
+    f: impl FnOnce(&mut NodeLists) -> R,
+) -> R {
+    match access {
+        Access::Locked(l) => cachep.nodes[node].lists(l, f),
+        Access::Racy(what) => cachep.nodes[node].lists_racy(what, f),
+    }
+}
+
+impl<'m, P: Platform> Context<'m, P> {
+    /// Checks the arguments of an allocation before anything changes: a live cache, no
+    /// bits of `GFP_SLAB_BUG_MASK` (the kernel BUGs lazily in `cache_grow`; the model
+    /// rejects them up front so nothing is half done), and no sleeping gfp mask in an
+    /// interrupt handler (`might_sleep_if`).
+    pub(crate) fn check_alloc_args(&self, cachep: &KmemCache<P>, flags: Gfp) -> Result<(), SlabError> {
+        if cachep.is_destroyed() {
+            return Err(SlabError::CacheDestroyed(cachep.name.clone()));
+        }
+        if flags.intersects(Gfp::SLAB_BUG_MASK) {
+            return Err(SlabError::GfpBugMask { bits: (flags & Gfp::SLAB_BUG_MASK).0 });
+        }
+        if self.kind() == ContextKind::Interrupt && flags.allows_blocking() {
+            return Err(SlabError::SleepInAtomic { gfp: flags.0 });
+        }
+        Ok(())
+    }
+
+    /// `kmem_cache_alloc(cachep, flags)` (eras A, B): `local_irq_save`, `____cache_alloc`,
+    /// `local_irq_restore`, then the post-allocation work (`__GFP_ZERO`). Returns
+    /// `Ok(None)` when the kernel returns NULL (no memory).
+    pub fn kmem_cache_alloc(&mut self, cachep: &KmemCache<P>, flags: Gfp) -> Result<Option<u64>, SlabError> {
+        self.check_alloc_args(cachep, flags)?;
+        self.trace(cachep.id, EventKind::Enter("kmem_cache_alloc"));
+        let irq = self.local_irq_disable();
+        let (objp, irq) = self.____cache_alloc(cachep, flags, irq);
+        self.local_irq_enable(irq);
+        let objp = objp.map(|o| self.cache_alloc_debugcheck_after(cachep, flags, o, Owner::Caller));
+        self.m.audit_after_op();
+        Ok(objp)
+    }
+
+    /// `kmem_cache_alloc_node(cachep, flags, nodeid)`. Without NUMA it is
+    /// `kmem_cache_alloc`; with NUMA the local node tries the per-CPU array first, then
+    /// (or for a remote node directly) `____cache_alloc_node`. `fallback_alloc` to other
+    /// nodes is not modelled: a failed node-directed allocation returns NULL.
+    pub fn kmem_cache_alloc_node(
+        &mut self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+        nodeid: usize,
+    ) -> Result<Option<u64>, SlabError> {
+        self.check_alloc_args(cachep, flags)?;
+        if nodeid >= self.m.nodes() {
+            return Err(SlabError::NoSuchNode { node: nodeid, nodes: self.m.nodes() });
+        }
+        self.trace(cachep.id, EventKind::Enter("kmem_cache_alloc_node"));
+        let irq = self.local_irq_disable();
+        let (objp, irq) = self.__cache_alloc_node(cachep, flags, nodeid, irq);
+        self.local_irq_enable(irq);
+        let objp = objp.map(|o| self.cache_alloc_debugcheck_after(cachep, flags, o, Owner::Caller));
+        self.m.audit_after_op();
+        Ok(objp)
+    }
+
+    /// `__cache_alloc_node` (NUMA) / `__cache_alloc` (UMA) with interrupts already off.
+    pub(crate) fn __cache_alloc_node(
+        &mut self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+        nodeid: usize,
+        irq: IrqOff<'m, P>,
+    ) -> (Option<u64>, IrqOff<'m, P>) {
+        if !self.m.numa() {
+            return self.____cache_alloc(cachep, flags, irq);
+        }
+        let mut irq = irq;
+        if nodeid == self.node() {
+            let (o, i) = self.____cache_alloc(cachep, flags, irq);
+            irq = i;
+            if o.is_some() {
+                return (o, irq);
+            }
+        }
+        self.____cache_alloc_node(cachep, flags, nodeid, irq)
+    }
+
+    /// Records a successful allocation: shadow state, `__GFP_ZERO`, trace.
+    pub(crate) fn cache_alloc_debugcheck_after(
+        &self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+        objp: u64,
+        owner: Owner,
+    ) -> u64 {
+        self.m.shadow().insert(objp, cachep.id, owner);
+        if flags.contains(Gfp::ZERO) {
+            self.m.mem().fill(objp, cachep.geo.object_size, 0);
+        }
+        self.trace(cachep.id, EventKind::Object { addr: objp, alloc: true });
+        objp
+    }
+
+    /// `____cache_alloc` (eras A, B): pop from this CPU's array (setting `touched`), or
+    /// refill. Needs interrupts off (`irq`); returns the token it ends with, which may be
+    /// for another CPU if the task migrated inside `cache_grow`.
+    pub(crate) fn ____cache_alloc(
+        &mut self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+        irq: IrqOff<'m, P>,
+    ) -> (Option<u64>, IrqOff<'m, P>) {
+        let ac = cachep.cpu_cache_get(&irq);
+        let hit = cachep.ac(&irq, ac, |ac| {
+            if ac.avail() > 0 {
+                ac.touched = true;
+                Some(ac.pop())
+            } else {
+                None
+            }
+        });
+        match hit {
+            Some(o) => (Some(o), irq),
+            None => self.cache_alloc_refill(cachep, flags, irq),
+        }
+    }
+
+    /// Touches the array `ac` points to. Normally `ac` is this CPU's array and the token
+    /// proves interrupts are off; only the `stale-ac-after-grow` mutation can leave `ac`
+    /// pointing at another CPU's array, which is then touched without its protection.
+    pub(crate) fn ac_do<R>(
+        &self,
+        cachep: &KmemCache<P>,
+        irq: &IrqOff<'m, P>,
+        ac: AcRef,
+        f: impl FnOnce(&mut crate::array_cache::ArrayCache) -> R,
+    ) -> R {
+        if ac.cpu != irq.cpu() && self.m.mutations().has(Mutation::StaleAcAfterGrow) {
+            cachep.ac_racy(|c| self.cpu_irq_held(c), ac, "cache_alloc_refill with a stale ac", f)
+        } else {
+            cachep.ac(irq, ac, f)
+        }
+    }
+
+    /// `cache_alloc_refill` (eras A, B). Interrupts off on entry and exit; takes and drops
+    /// the node's `list_lock`; may call `cache_grow`, whose irq-enable window is why `ac`
+    /// is re-read afterwards ("cache_grow can reenable interrupts, then ac could change").
+    /// Era A keeps `node` from before the window; era B re-reads it (`numa_mem_id()`).
+    pub(crate) fn cache_alloc_refill(
+        &mut self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+        mut irq: IrqOff<'m, P>,
+    ) -> (Option<u64>, IrqOff<'m, P>) {
+        let m = self.m;
+        let muts = m.mutations();
+        let era = m.era();
+        self.trace(cachep.id, EventKind::Enter("cache_alloc_refill"));
+        let mut node = self.node();
+        let mut ac = cachep.cpu_cache_get(&irq);
+        loop {
+            // retry:
+            let (mut batchcount, avail) = self.ac_do(cachep, &irq, ac, |a| (a.batchcount, a.avail()));
+            let touched = self.ac_do(cachep, &irq, ac, |a| a.touched);
+            if !touched && batchcount > BATCHREFILL_LIMIT {
+                batchcount = BATCHREFILL_LIMIT;
+            }
+            if !muts.has(Mutation::NoRecheckAfterGrow) {
+                assert_eq!(avail, 0, "cache_alloc_refill: BUG_ON(ac->avail > 0) in cache {}", cachep.name);
+            }
+            let n = &cachep.nodes[node];
+            let moved;
+            let lock;
+            if muts.has(Mutation::SharedTransferUnlocked) {
+                moved = self.refill_from_shared(cachep, node, &Access::Racy("cache_alloc_refill shared transfer"), &irq, ac, batchcount);
+                P::yield_now();
+                lock = n.spin_lock(&irq);
+                self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
+            } else {
+                lock = n.spin_lock(&irq);
+                self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
+                moved = self.refill_from_shared(cachep, node, &Access::Locked(&lock), &irq, ac, batchcount);
+            }
+            if moved == 0 {
+                self.refill_from_slabs(cachep, node, &lock, &irq, ac, batchcount);
+            }
+            // alloc_done:
+            drop(lock);
+            self.trace(cachep.id, EventKind::LockReleased { node: node as u16 });
+            if self.ac_do(cachep, &irq, ac, |a| a.avail()) == 0 {
+                let mut grow_flags = flags;
+                if m.numa() {
+                    grow_flags = match era {
+                        Era::A => flags | Gfp::GFP_THISNODE,
+                        Era::B => flags.exact_node(true),
+                    };
+                }
+                let (x, new_irq) = self.cache_grow(cachep, grow_flags, node, irq);
+                irq = new_irq;
+                // cache_grow can reenable interrupts, then ac could change.
+                if !muts.has(Mutation::StaleAcAfterGrow) {
+                    ac = cachep.cpu_cache_get(&irq);
+                }
+                if era == Era::B {
+                    node = self.node();
+                }
+                let avail = self.ac_do(cachep, &irq, ac, |a| a.avail());
+                if !x && avail == 0 {
+                    // no objects in sight? abort
+                    return (None, irq);
+                }
+                if avail == 0 || (x && muts.has(Mutation::NoRecheckAfterGrow)) {
+                    // objects refilled by interrupt? (the mutation never looks)
+                    continue;
+                }
+            }
+            let objp = self.ac_do(cachep, &irq, ac, |a| {
+                a.touched = true;
+                a.pop()
+            });
+            return (Some(objp), irq);
+        }
+    }
+
+    /// The shared-array step of `cache_alloc_refill`: `transfer_objects(ac, n->shared,
+    /// batchcount)`. Era B also marks the shared array touched (2.6.34+); era A marks only
+    /// `ac` (at the end of refill). Returns how many moved.
+    fn refill_from_shared(
+        &self,
+        cachep: &KmemCache<P>,
+        node: usize,
+        access: &Access<'_, '_, P>,
+        irq: &IrqOff<'m, P>,
+        ac: AcRef,
+        batchcount: usize,
+    ) -> usize {
+        let muts = self.m.mutations();
+        let era = self.m.era();
+        let moved = with_lists(cachep, node, access, |l| {
+            let Some(shared) = l.shared.as_mut() else { return 0 };
+            let moved = self.ac_do(cachep, irq, ac, |a| transfer_objects(a, shared, batchcount, muts));
+            if moved > 0 {
+                if era == Era::B {
+                    shared.touched = true;
+                }
+                if muts.has(Mutation::FreeObjectsDoubleCount) {
+                    // The slip: objects from the shared array were never counted in
+                    // free_objects, so subtracting them corrupts the count.
+                    l.free_objects = l.free_objects.wrapping_sub(moved);
+                }
+            }
+            moved
+        });
+        if moved > 0 {
+            self.trace(
+                cachep.id,
+                EventKind::ObjectsMoved { from: Place::Shared(node as u16), to: Place::CpuArray(ac.cpu as u16), count: moved as u32 },
+            );
+        }
+        moved
+    }
+
+    /// The slab step of `cache_alloc_refill`, under `list_lock`: take objects from the
+    /// first partial slab (else the first free slab, setting `free_touched`) until
+    /// `batchcount` are taken, moving each slab to the head of `slabs_full` or
+    /// `slabs_partial`; then `free_objects -= ac->avail` (the `must_grow` label).
+    fn refill_from_slabs(
+        &self,
+        cachep: &KmemCache<P>,
+        node: usize,
+        lock: &crate::node::NodeLock<'_, P>,
+        irq: &IrqOff<'m, P>,
+        ac: AcRef,
+        batchcount: usize,
+    ) {
+        let muts = self.m.mutations();
+        let num = cachep.num();
+        let size = cachep.size();
+        let mut moves: Vec<(u64, ListKind, ListKind, u32)> = Vec::new();
+        cachep.nodes[node].lists(lock, |l| {
+            let mut batchcount = batchcount;
+            while batchcount > 0 {
+                let id = match l.slabs.partial.first() {
+                    Some(id) => id,
+                    None => {
+                        l.free_touched = true;
+                        match l.slabs.free.first() {
+                            Some(id) => id,
+                            None => break, // must_grow
+                        }
+                    }
+                };
+                let slab = l.slabs.get_mut(id).expect("refill: listed slab exists");
+                assert!(slab.inuse < num, "cache_alloc_refill: BUG_ON(slabp->inuse >= num) in cache {}", cachep.name);
+                assert_eq!(slab.node, node, "cache_alloc_refill: slab@{id:#x} of node{} on node{node}'s list", slab.node);
+                let mut taken = Vec::new();
+                while slab.inuse < num && batchcount > 0 {
+                    batchcount -= 1;
+                    taken.push(slab.slab_get_obj(size, num));
+                }
+                let full = slab.is_full(num);
+                let from = l.slabs.list_del(id);
+                let to = if full && !muts.has(Mutation::FullSlabStaysPartial) { ListKind::Full } else { ListKind::Partial };
+                l.slabs.list_add(id, to);
+                moves.push((id, from, to, taken.len() as u32));
+                self.ac_do(cachep, irq, ac, |a| {
+                    for o in taken {
+                        a.push(o);
+                    }
+                });
+            }
+            // must_grow:
+            let avail = self.ac_do(cachep, irq, ac, |a| a.avail());
+            assert!(
+                l.free_objects >= avail,
+                "cache_alloc_refill: free_objects {} < objects taken {avail} in cache {} node{node}",
+                l.free_objects,
+                cachep.name
+            );
+            l.free_objects -= avail;
+        });
+        for (id, from, to, count) in moves {
+            self.trace(cachep.id, EventKind::ObjectsMoved { from: Place::Slab, to: Place::CpuArray(ac.cpu as u16), count });
+            if from != to {
+                self.trace(cachep.id, EventKind::ListMove { slab: id, from, to });
+            }
+        }
+    }
+
+    /// `____cache_alloc_node` (NUMA, eras A, B): one object straight from the node's
+    /// first partial (else free) slab under its `list_lock`, no per-CPU array involved;
+    /// grows on that node and retries when the node has none.
+    pub(crate) fn ____cache_alloc_node(
+        &mut self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+        nodeid: usize,
+        mut irq: IrqOff<'m, P>,
+    ) -> (Option<u64>, IrqOff<'m, P>) {
+        let num = cachep.num();
+        let size = cachep.size();
+        self.trace(cachep.id, EventKind::Enter("____cache_alloc_node"));
+        loop {
+            let n = &cachep.nodes[nodeid];
+            let lock = n.spin_lock(&irq);
+            let got = n.lists(&lock, |l| {
+                let id = match l.slabs.partial.first() {
+                    Some(id) => id,
+                    None => {
+                        l.free_touched = true;
+                        l.slabs.free.first()?
+                    }
+                };
+                let slab = l.slabs.get_mut(id).expect("listed slab exists");
+                assert!(slab.inuse < num, "____cache_alloc_node: BUG_ON(slabp->inuse == num)");
+                let obj = slab.slab_get_obj(size, num);
+                let full = slab.is_full(num);
+                l.free_objects -= 1;
+                l.slabs.list_del(id);
+                l.slabs.list_add(id, if full { ListKind::Full } else { ListKind::Partial });
+                Some(obj)
+            });
+            drop(lock);
+            if got.is_some() {
+                return (got, irq);
+            }
+            let grow_flags = match self.m.era() {
+                Era::A => flags | Gfp::GFP_THISNODE,
+                Era::B => flags.exact_node(true),
+            };
+            let (x, new_irq) = self.cache_grow(cachep, grow_flags, nodeid, irq);
+            irq = new_irq;
+            if !x {
+                return (None, irq);
+            }
+        }
+    }
+}

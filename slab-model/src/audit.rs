@@ -1,0 +1,370 @@
+//! The invariant audit (DESIGN.md §4, kernel-facts §A.13).
+//!
+//! [`Machine::audit`] checks every invariant at a quiescent point and returns a structured
+//! report naming the invariant and the cache / node / slab / object it failed at. It takes
+//! every CPU's irq token (in CPU order) and every node lock, so it must not run while a
+//! context is inside an operation (a slab being built in `cache_grow` is "in flight" and
+//! would be reported as leaked pages).
+
+use crate::cache::KmemCache;
+use crate::cpu::{Context, ContextKind};
+use crate::geometry::DescriptorSource;
+use crate::machine::{Machine, Owner};
+use crate::memory::PG_SLAB;
+use crate::sync::{Lock, Platform, TrackedCell};
+use crate::trace::ListKind;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// One failed invariant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// The invariant's name (stable; the mutation matrix and tests match on it).
+    pub invariant: &'static str,
+    /// Cache name, if the invariant is about one cache.
+    pub cache: Option<String>,
+    /// Node, if any.
+    pub node: Option<usize>,
+    /// Slab (first pfn), if any.
+    pub slab: Option<u64>,
+    /// Object address, if any.
+    pub object: Option<u64>,
+    /// What was found.
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invariant `{}` violated", self.invariant)?;
+        if let Some(c) = &self.cache {
+            write!(f, " in cache {c}")?;
+        }
+        if let Some(n) = self.node {
+            write!(f, " node{n}")?;
+        }
+        if let Some(s) = self.slab {
+            write!(f, " slab@pfn {s:#x}")?;
+        }
+        if let Some(o) = self.object {
+            write!(f, " object {o:#x}")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}
+
+/// The result of one audit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    /// Every violation found (empty = all invariants hold).
+    pub violations: Vec<Violation>,
+    /// Objects examined.
+    pub objects: usize,
+    /// Slabs examined.
+    pub slabs: usize,
+}
+
+impl AuditReport {
+    /// No violation.
+    pub fn is_ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+    /// Panics with the first violation (what loom and shuttle then report).
+    pub fn assert_ok(&self) {
+        if let Some(v) = self.violations.first() {
+            panic!("audit: {v} ({} violation(s) in total)", self.violations.len());
+        }
+    }
+    /// Whether some violation has this invariant name.
+    pub fn has(&self, invariant: &str) -> bool {
+        self.violations.iter().any(|v| v.invariant == invariant)
+    }
+}
+
+impl fmt::Display for AuditReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_ok() {
+            return write!(f, "audit ok: {} slabs, {} objects", self.slabs, self.objects);
+        }
+        for v in &self.violations {
+            writeln!(f, "{v}")?;
+        }
+        Ok(())
+    }
+}
+
+struct Out<'a> {
+    v: &'a mut Vec<Violation>,
+}
+
+impl Out<'_> {
+    fn push(&mut self, invariant: &'static str, cache: &str, node: Option<usize>, slab: Option<u64>, object: Option<u64>, detail: String) {
+        // Bounded: one broken structure can produce thousands of identical findings.
+        if self.v.len() < 64 {
+            self.v.push(Violation { invariant, cache: Some(cache.to_string()), node, slab, object, detail });
+        }
+    }
+}
+
+impl<P: Platform> Machine<P> {
+    /// Runs the full audit after a public operation when `audit_every_op` is set.
+    pub(crate) fn audit_after_op(&self) {
+        if self.config().audit_every_op {
+            self.audit().assert_ok();
+        }
+    }
+
+    /// Checks every invariant; see the module documentation for when it may run.
+    pub fn audit(&self) -> AuditReport {
+        let ctx = Context::new(self, ContextKind::Task, 0, "audit");
+        let tokens: Vec<_> = (0..self.cpus().len()).map(|c| ctx.irq_off_on(c)).collect();
+        let mut report = AuditReport::default();
+        let mut v = Vec::new();
+        let mut out = Out { v: &mut v };
+        let shadow: BTreeMap<u64, (u32, Owner)> = self.shadow().objects.clone();
+        let mut slab_blocks: BTreeMap<u64, u32> = BTreeMap::new(); // head pfn -> order
+        for cachep in self.all_caches() {
+            self.audit_cache(&cachep, &ctx, &tokens, &shadow, &mut slab_blocks, &mut out, &mut report);
+        }
+        drop(tokens);
+        self.audit_memory(&slab_blocks, &mut out);
+        report.violations = v;
+        report
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn audit_cache(
+        &self,
+        cachep: &KmemCache<P>,
+        ctx: &Context<'_, P>,
+        tokens: &[crate::cpu::IrqOff<'_, P>],
+        shadow: &BTreeMap<u64, (u32, Owner)>,
+        slab_blocks: &mut BTreeMap<u64, u32>,
+        out: &mut Out<'_>,
+        report: &mut AuditReport,
+    ) {
+        let name = cachep.name.as_str();
+        let geo = &cachep.geo;
+        let num = geo.num;
+        let size = geo.size;
+        let t = cachep.tunables();
+        if t.batchcount == 0 || t.batchcount > t.limit {
+            out.push("tunables", name, None, None, None, format!("batchcount {} not in 1..=limit {}", t.batchcount, t.limit));
+        }
+        // Where every object is: handed out (slab view) vs the places that may hold it.
+        let mut allocated_from_slab: BTreeSet<u64> = BTreeSet::new();
+        let mut placed: BTreeMap<u64, &'static str> = BTreeMap::new();
+        let mut place = |out: &mut Out<'_>, obj: u64, what: &'static str, node: Option<usize>| {
+            if let Some(prev) = placed.insert(obj, what) {
+                out.push("conservation", name, node, None, Some(obj), format!("object is both in {prev} and in {what}"));
+            }
+        };
+        for (cpu, tok) in tokens.iter().enumerate() {
+            let ac = cachep.cpu_cache_get(tok);
+            let entries = cachep.ac(tok, ac, |a| {
+                if a.avail() > a.limit {
+                    out.push("array-bounds", name, None, None, None, format!("cpu{cpu} array avail {} > limit {}", a.avail(), a.limit));
+                }
+                if a.limit != t.limit || a.batchcount != t.batchcount {
+                    out.push("array-tunables", name, None, None, None,
+                        format!("cpu{cpu} array limit/batch {}/{} but cache tunables {}/{}", a.limit, a.batchcount, t.limit, t.batchcount));
+                }
+                a.entry.clone()
+            });
+            for o in entries {
+                place(out, o, "a cpu array", None);
+            }
+        }
+        let mut total_slabs = 0;
+        for (node, n) in cachep.nodes.iter().enumerate() {
+            let lock = n.spin_lock(&tokens[0]);
+            n.lists(&lock, |l| {
+                let mut walked = 0;
+                let mut free_sum = 0;
+                for kind in [ListKind::Full, ListKind::Partial, ListKind::Free] {
+                    let ids = match l.slabs.walk(kind) {
+                        Ok(ids) => ids,
+                        Err(e) => {
+                            out.push("slab-list-links", name, Some(node), None, None, e);
+                            continue;
+                        }
+                    };
+                    walked += ids.len();
+                    for id in ids {
+                        let s = l.slabs.get(id).expect("walked");
+                        let ok = match kind {
+                            ListKind::Full => s.inuse == num,
+                            ListKind::Partial => s.inuse > 0 && s.inuse < num,
+                            ListKind::Free => s.inuse == 0,
+                            ListKind::None => true,
+                        };
+                        if !ok {
+                            out.push("slab-list-placement", name, Some(node), Some(id), None,
+                                format!("slab with inuse {} of {num} is on {kind}", s.inuse));
+                        }
+                    }
+                }
+                if walked != l.slabs.len() {
+                    out.push("slab-on-no-list", name, Some(node), None, None,
+                        format!("{} slabs belong to the node but {walked} are on its lists", l.slabs.len()));
+                }
+                for s in l.slabs.iter() {
+                    total_slabs += 1;
+                    slab_blocks.insert(s.pfn, geo.gfporder);
+                    let free = match s.free_indices(num) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            out.push("freelist", name, Some(node), Some(s.pfn), None, e);
+                            continue;
+                        }
+                    };
+                    free_sum += free.len();
+                    if s.node != node {
+                        out.push("slab-node", name, Some(node), Some(s.pfn), None, format!("slab records node{} but is on node{node}'s lists", s.node));
+                    }
+                    // Layout: objects inside the slab, aligned, after the management data.
+                    let slab_end = s.base + ((self.profile().page_size as u64) << geo.gfporder);
+                    if s.s_mem != s.base + s.colouroff as u64 {
+                        out.push("slab-layout", name, Some(node), Some(s.pfn), None, "s_mem != base + colouroff".into());
+                    }
+                    let mgmt = if geo.off_slab() { 0 } else { geo.mgmt_size };
+                    let colour_area = s.colouroff - mgmt;
+                    if colour_area % geo.colour_off.max(1) != 0 || colour_area / geo.colour_off.max(1) >= geo.colour.max(1) {
+                        out.push("slab-layout", name, Some(node), Some(s.pfn), None,
+                            format!("colour area {colour_area} is not a colour below {} times {}", geo.colour.max(1), geo.colour_off));
+                    }
+                    if s.s_mem + (num * size) as u64 > slab_end {
+                        out.push("slab-layout", name, Some(node), Some(s.pfn), None, "objects extend past the slab's pages".into());
+                    }
+                    if !geo.off_slab() && s.mgmt_addr + geo.mgmt_size as u64 > s.s_mem {
+                        out.push("slab-layout", name, Some(node), Some(s.pfn), None, "on-slab management overlaps object 0".into());
+                    }
+                    if (s.s_mem + geo.obj_offset as u64) % geo.align.max(1) as u64 != 0 {
+                        out.push("object-alignment", name, Some(node), Some(s.pfn), None,
+                            format!("s_mem {:#x} is not {}-aligned", s.s_mem, geo.align));
+                    }
+                    let want_ctor = u8::from(cachep.ctor);
+                    if let Some(i) = s.ctor_runs.iter().position(|&c| c != want_ctor) {
+                        out.push("ctor-once", name, Some(node), Some(s.pfn), Some(s.index_to_obj(size, i)),
+                            format!("constructor ran {} times on object {i} (expected {want_ctor})", s.ctor_runs[i]));
+                    }
+                    if s.mgmt_off_slab {
+                        let ok = matches!(shadow.get(&s.mgmt_addr), Some((_, Owner::SlabDescriptor)));
+                        let ok = ok && (geo.descriptor == DescriptorSource::SelfCache || cachep.desc_cache.is_some());
+                        if !ok {
+                            out.push("offslab-descriptor", name, Some(node), Some(s.pfn), Some(s.mgmt_addr),
+                                "off-slab descriptor is not a live object of the descriptor cache".into());
+                        }
+                    }
+                    // Page back-pointers.
+                    {
+                        let mem = self.mem();
+                        for p in 0..(1u64 << geo.gfporder) {
+                            let ok = mem.page(s.pfn + p).is_some_and(|r| {
+                                r.flags & PG_SLAB != 0 && r.slab_cache == Some(cachep.id) && r.slab == Some(s.pfn) && r.s_mem == s.s_mem
+                            });
+                            if !ok {
+                                out.push("page-backpointers", name, Some(node), Some(s.pfn), None,
+                                    format!("struct page of pfn {:#x} does not point back to this slab", s.pfn + p));
+                            }
+                            if mem.page(s.pfn + p).is_some_and(|r| r.node as usize != node) {
+                                out.push("slab-node", name, Some(node), Some(s.pfn), None, "slab pages belong to another node".into());
+                            }
+                        }
+                    }
+                    let free: BTreeSet<usize> = free.into_iter().collect();
+                    for i in 0..num {
+                        if !free.contains(&i) {
+                            allocated_from_slab.insert(s.index_to_obj(size, i) + geo.obj_offset as u64);
+                        }
+                    }
+                }
+                if free_sum != l.free_objects {
+                    out.push("free_objects", name, Some(node), None, None,
+                        format!("free_objects {} but the slabs hold {free_sum} free objects", l.free_objects));
+                }
+                if l.colour_next != 0 && l.colour_next >= geo.colour {
+                    out.push("colour_next", name, Some(node), None, None, format!("colour_next {} >= colour {}", l.colour_next, geo.colour));
+                }
+                let want_limit = crate::geometry::free_limit(self.profile(), node, &t, num);
+                if l.free_limit != want_limit {
+                    out.push("free_limit", name, Some(node), None, None, format!("free_limit {} but the formula gives {want_limit}", l.free_limit));
+                }
+                match (&l.shared, t.shared) {
+                    (Some(sh), s) => {
+                        if sh.limit != s * t.batchcount {
+                            out.push("shared-array-bounds", name, Some(node), None, None,
+                                format!("shared limit {} != shared {s} x batchcount {}", sh.limit, t.batchcount));
+                        }
+                        if sh.avail() > sh.limit {
+                            out.push("shared-array-bounds", name, Some(node), None, None, format!("shared avail {} > limit {}", sh.avail(), sh.limit));
+                        }
+                        for &o in &sh.entry {
+                            place(out, o, "a shared array", Some(node));
+                        }
+                    }
+                    (None, s) if s > 0 => {
+                        out.push("shared-array-bounds", name, Some(node), None, None, format!("shared factor {s} but no shared array"));
+                    }
+                    _ => {}
+                }
+            });
+        }
+        for (&o, &(cid, owner)) in shadow.iter() {
+            if cid == cachep.id {
+                place(out, o, if owner == Owner::Caller { "a caller's hands" } else { "an off-slab descriptor" }, None);
+            }
+        }
+        // Conservation: the objects the slabs consider allocated are exactly the ones
+        // that are somewhere.
+        for (&o, &what) in &placed {
+            if !allocated_from_slab.contains(&o) {
+                out.push("conservation", name, None, None, Some(o), format!("object in {what} is free in its slab (or not an object)"));
+            }
+        }
+        for &o in &allocated_from_slab {
+            if !placed.contains_key(&o) {
+                out.push("conservation", name, None, None, Some(o), "object allocated from its slab is nowhere (lost)".into());
+            }
+        }
+        if cachep.is_destroyed() && total_slabs > 0 {
+            out.push("destroyed-cache-owns-pages", name, None, None, None, format!("destroyed cache still has {total_slabs} slabs"));
+        }
+        let _ = ctx;
+        report.objects += allocated_from_slab.len();
+        report.slabs += total_slabs;
+    }
+
+    fn audit_memory(&self, slab_blocks: &BTreeMap<u64, u32>, out: &mut Out<'_>) {
+        let mem = self.mem();
+        for (pfn, rec) in mem.pages() {
+            if rec.flags & PG_SLAB != 0 {
+                let head = rec.slab.unwrap_or(rec.compound_head);
+                if !slab_blocks.contains_key(&head) {
+                    out.push("pg-slab", "(memory)", Some(rec.node as usize), Some(head), None,
+                        format!("pfn {pfn:#x} is PG_slab but belongs to no live slab"));
+                }
+            }
+        }
+        drop(mem);
+        let zone = self.zone.lock();
+        if let Err(e) = zone.check() {
+            out.push("buddy", "(memory)", None, None, None, e);
+        }
+        let mut seen = BTreeSet::new();
+        for (pfn, order, node) in zone.allocated_blocks() {
+            match slab_blocks.get(&pfn) {
+                Some(&o) if o == order => {
+                    seen.insert(pfn);
+                }
+                _ => out.push("page-leak", "(memory)", Some(node), Some(pfn), None,
+                    format!("order-{order} block at pfn {pfn:#x} is allocated but belongs to no live slab")),
+            }
+        }
+        for &pfn in slab_blocks.keys() {
+            if !seen.contains(&pfn) {
+                out.push("page-double-free", "(memory)", None, Some(pfn), None, "slab pages are not allocated in the page allocator".into());
+            }
+        }
+    }
+}

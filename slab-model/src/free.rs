@@ -1,0 +1,245 @@
+//! The free path: `kmem_cache_free` → `__cache_free` → `cache_flusharray` (to the shared
+//! array, else `free_block`) → `free_block` (back into slabs; empty slabs past
+//! `free_limit` destroyed) → `slab_destroy`.
+
+use crate::alloc::{with_lists, Access};
+use crate::cache::KmemCache;
+use crate::cpu::{Context, IrqOff};
+use crate::error::SlabError;
+use crate::machine::Owner;
+use crate::memory::PG_SLAB;
+use crate::mutation::Mutation;
+use crate::node::NodeLock;
+use crate::profile::Era;
+use crate::slab::Slab;
+use crate::sync::Platform;
+use crate::trace::{EventKind, ListKind, Place};
+use std::sync::Arc;
+
+impl<'m, P: Platform> Context<'m, P> {
+    /// Validates a pointer handed to a free before anything changes: it must lie in a
+    /// `PG_slab` page (`virt_to_page`), be the start of an object of that slab
+    /// (`obj_to_index` round trip), belong to `expected` when given (`kmem_cache_free`'s
+    /// cache), and be currently allocated to a caller (else it is a double free). Returns
+    /// the owning cache (`virt_to_cache`).
+    pub(crate) fn check_free(&self, expected: Option<&KmemCache<P>>, objp: u64) -> Result<Arc<KmemCache<P>>, SlabError> {
+        let rec = {
+            let mem = self.m.mem();
+            let Some(pfn) = mem.virt_to_pfn(objp).filter(|&p| mem.pfn_valid(p)) else {
+                return Err(SlabError::NotSlabObject { addr: objp });
+            };
+            match mem.page(pfn) {
+                Some(r) if r.flags & PG_SLAB != 0 && r.slab_cache.is_some() => *r,
+                _ => return Err(SlabError::NotSlabObject { addr: objp }),
+            }
+        };
+        let cachep = self.m.cache_by_id(rec.slab_cache.expect("checked"));
+        if let Some(e) = expected {
+            if e.id != cachep.id {
+                return Err(SlabError::WrongCache { addr: objp, expected: e.name.clone(), actual: cachep.name.clone() });
+            }
+        }
+        if cachep.is_destroyed() {
+            return Err(SlabError::CacheDestroyed(cachep.name.clone()));
+        }
+        let size = cachep.size() as u64;
+        let start = rec.s_mem + cachep.geo.obj_offset as u64;
+        let inside = objp >= start && (objp - start) % size == 0 && ((objp - start) / size) < cachep.num() as u64;
+        if !inside {
+            return Err(SlabError::NotObjectStart { cache: cachep.name.clone(), addr: objp });
+        }
+        match self.m.shadow().objects.get(&objp) {
+            None => Err(SlabError::DoubleFree { cache: cachep.name.clone(), addr: objp }),
+            Some((_, Owner::SlabDescriptor)) => Err(SlabError::NotOwned { cache: cachep.name.clone(), addr: objp }),
+            Some((_, Owner::Caller)) => Ok(cachep),
+        }
+    }
+
+    /// `kmem_cache_free(cachep, objp)` (eras A, B): `local_irq_save`, `__cache_free`,
+    /// `local_irq_restore`. Misuse (see [`SlabError`]) is rejected before any change.
+    pub fn kmem_cache_free(&mut self, cachep: &KmemCache<P>, objp: u64) -> Result<(), SlabError> {
+        self.check_free(Some(cachep), objp)?;
+        self.trace(cachep.id, EventKind::Enter("kmem_cache_free"));
+        let irq = self.local_irq_disable();
+        self.m.shadow().remove(objp);
+        self.trace(cachep.id, EventKind::Object { addr: objp, alloc: false });
+        self.__cache_free(cachep, objp, &irq);
+        self.local_irq_enable(irq);
+        self.m.audit_after_op();
+        Ok(())
+    }
+
+    /// `__cache_free(cachep, objp)` (eras A, B), interrupts off: push onto this CPU's
+    /// array, flushing a batch first when it is full. On a NUMA machine an object of a
+    /// remote node goes straight back to its own node (`cache_free_alien` without alien
+    /// arrays: lock the remote node and `free_block` it).
+    pub(crate) fn __cache_free(&self, cachep: &KmemCache<P>, objp: u64, irq: &IrqOff<'m, P>) {
+        if self.m.numa() {
+            let obj_node = {
+                let mem = self.m.mem();
+                let pfn = mem.virt_to_pfn(objp).expect("validated");
+                mem.page(pfn).expect("validated").node as usize
+            };
+            if obj_node != self.node() {
+                let n = &cachep.nodes[obj_node];
+                let lock = n.spin_lock(irq);
+                let doomed = self.free_block(cachep, &[objp], obj_node, &Access::Locked(&lock));
+                self.destroy_doomed(cachep, doomed, lock, irq);
+                return;
+            }
+        }
+        let ac = cachep.cpu_cache_get(irq);
+        let full = cachep.ac(irq, ac, |a| a.avail() >= a.limit);
+        if full {
+            self.cache_flusharray(cachep, irq);
+        }
+        cachep.ac(irq, ac, |a| a.push(objp));
+        self.trace(cachep.id, EventKind::ObjectsMoved { from: Place::Caller, to: Place::CpuArray(irq.cpu() as u16), count: 1 });
+    }
+
+    /// `cache_flusharray(cachep, ac)` (eras A, B), interrupts off, takes `list_lock`:
+    /// moves `batchcount` objects from the **bottom** of the array to the top of the
+    /// node's shared array if it has room (at most the room), else `free_block`s them;
+    /// then shifts the survivors down.
+    fn cache_flusharray(&self, cachep: &KmemCache<P>, irq: &IrqOff<'m, P>) {
+        let muts = self.m.mutations();
+        self.trace(cachep.id, EventKind::Enter("cache_flusharray"));
+        let ac = cachep.cpu_cache_get(irq);
+        let (mut batchcount, avail) = cachep.ac(irq, ac, |a| (a.batchcount, a.avail()));
+        assert!(
+            batchcount > 0 && batchcount <= avail,
+            "cache_flusharray: BUG_ON(!batchcount || batchcount > ac->avail) in cache {}",
+            cachep.name
+        );
+        let node = self.node();
+        let n = &cachep.nodes[node];
+        let lock = n.spin_lock(irq);
+        self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
+        let to_shared = n.lists(&lock, |l| {
+            let shared = l.shared.as_mut()?;
+            let max = shared.limit - shared.avail();
+            if max == 0 {
+                return None;
+            }
+            batchcount = batchcount.min(max);
+            let objs = cachep.ac(irq, ac, |a| a.entry[..batchcount].to_vec());
+            shared.entry.extend_from_slice(&objs);
+            Some(batchcount)
+        });
+        let doomed;
+        if let Some(moved) = to_shared {
+            self.trace(
+                cachep.id,
+                EventKind::ObjectsMoved { from: Place::CpuArray(irq.cpu() as u16), to: Place::Shared(node as u16), count: moved as u32 },
+            );
+            doomed = Vec::new();
+        } else {
+            let objs = cachep.ac(irq, ac, |a| a.entry[..batchcount].to_vec());
+            if muts.has(Mutation::FreeBlockUnlocked) {
+                drop(lock);
+                self.trace(cachep.id, EventKind::LockReleased { node: node as u16 });
+                let doomed = self.free_block_racy(cachep, &objs, node);
+                for s in doomed {
+                    self.slab_destroy(cachep, s, irq);
+                }
+                cachep.ac(irq, ac, |a| a.take_bottom(batchcount, muts));
+                return;
+            }
+            doomed = self.free_block(cachep, &objs, node, &Access::Locked(&lock));
+        }
+        // free_done:
+        self.destroy_doomed(cachep, doomed, lock, irq);
+        self.trace(cachep.id, EventKind::LockReleased { node: node as u16 });
+        cachep.ac(irq, ac, |a| a.take_bottom(batchcount, muts));
+    }
+
+    /// Drops `list_lock` and destroys the slabs `free_block` gave up: era A destroys them
+    /// *inside* the locked section (as 2.6.x `free_block` did), era B after unlocking
+    /// (`slabs_destroy`, 2014).
+    pub(crate) fn destroy_doomed(&self, cachep: &KmemCache<P>, doomed: Vec<Slab>, lock: NodeLock<'_, P>, irq: &IrqOff<'m, P>) {
+        match self.m.era() {
+            Era::A => {
+                for s in doomed {
+                    self.slab_destroy(cachep, s, irq);
+                }
+                drop(lock);
+            }
+            Era::B => {
+                drop(lock);
+                for s in doomed {
+                    self.slab_destroy(cachep, s, irq);
+                }
+            }
+        }
+    }
+
+    /// `free_block(cachep, objpp, nr_objects, node)` (eras A, B), under the node's
+    /// `list_lock`: puts each object back into its slab (`slab_put_obj`),
+    /// `free_objects++`; a slab that becomes empty goes to the head of `slabs_free`, or —
+    /// when `free_objects > free_limit` — is unlinked for destruction (`free_objects -=
+    /// num`); a slab still in use goes to the tail of `slabs_partial`. Returns the slabs
+    /// to destroy (the caller destroys them per era, see [`Self::destroy_doomed`]).
+    pub(crate) fn free_block(&self, cachep: &KmemCache<P>, objpp: &[u64], node: usize, access: &Access<'_, '_, P>) -> Vec<Slab> {
+        self.trace(cachep.id, EventKind::Enter("free_block"));
+        let num = cachep.num();
+        let reciprocal = cachep.geo.reciprocal_size;
+        let slab_ids: Vec<u64> = {
+            let mem = self.m.mem();
+            objpp
+                .iter()
+                .map(|&o| {
+                    let pfn = mem.virt_to_pfn(o).unwrap_or_else(|| panic!("free_block: {o:#x} is not memory"));
+                    mem.page(pfn)
+                        .and_then(|r| r.slab)
+                        .unwrap_or_else(|| panic!("free_block: {o:#x} of cache {} is not in a slab page", cachep.name))
+                })
+                .collect()
+        };
+        let mut doomed = Vec::new();
+        let mut moves = Vec::new();
+        with_lists(cachep, node, access, |l| {
+            for (&objp, &id) in objpp.iter().zip(&slab_ids) {
+                let from = l.slabs.list_del(id);
+                let slab = l.slabs.get_mut(id).unwrap_or_else(|| {
+                    panic!("free_block: slab@{id:#x} of {objp:#x} is not on node{node} of cache {}", cachep.name)
+                });
+                let objnr = slab.obj_to_index(reciprocal, objp - cachep.geo.obj_offset as u64);
+                slab.slab_put_obj(objnr);
+                l.free_objects += 1;
+                let to = if slab.inuse == 0 {
+                    if l.free_objects > l.free_limit {
+                        l.free_objects -= num;
+                        doomed.push(l.slabs.remove(id));
+                        ListKind::None
+                    } else {
+                        l.slabs.list_add(id, ListKind::Free);
+                        ListKind::Free
+                    }
+                } else {
+                    l.slabs.list_add_tail(id, ListKind::Partial);
+                    ListKind::Partial
+                };
+                if from != to {
+                    moves.push((id, from, to));
+                }
+            }
+        });
+        self.trace(cachep.id, EventKind::ObjectsMoved { from: Place::CpuArray(self.cpu() as u16), to: Place::Slab, count: objpp.len() as u32 });
+        for (id, from, to) in moves {
+            self.trace(cachep.id, EventKind::ListMove { slab: id, from, to });
+        }
+        doomed
+    }
+
+    /// `free_block` without `list_lock` (`free-block-unlocked`): one object at a time,
+    /// with a scheduling point between objects where another CPU's locked section can
+    /// interleave — the race the lock exists to prevent.
+    fn free_block_racy(&self, cachep: &KmemCache<P>, objpp: &[u64], node: usize) -> Vec<Slab> {
+        let mut doomed = Vec::new();
+        for &o in objpp {
+            doomed.extend(self.free_block(cachep, &[o], node, &Access::Racy("cache_flusharray free_block")));
+            P::yield_now();
+        }
+        doomed
+    }
+}

@@ -1,0 +1,386 @@
+//! The simulated machine: CPUs, the page allocator, physical memory, the cache chain,
+//! the kmalloc caches, `jiffies`, and the event log.
+//!
+//! [`Machine::new`] is `kmem_cache_init`: it creates the kmalloc caches in the kernel's
+//! order (the first ones with `slab_early_init`, so they stay on-slab). Deliberate
+//! differences from the kernel, all invisible to SLAB's algorithms: the `kmem_cache`
+//! descriptors and the `array_cache`s are host memory, not slab objects (allocating them
+//! from the model would only add recursion noise to every scenario), and caches start
+//! with their final tunables instead of the boot value 1 followed by `enable_cpucache`.
+
+use crate::cache::KmemCache;
+use crate::cpu::{Context, ContextKind, Cpu};
+use crate::error::SlabError;
+use crate::geometry::{CreateArgs, CreateContext, GeneralCache};
+use crate::kmalloc_sizes;
+use crate::memory::PhysMem;
+use crate::mutation::MutationSet;
+use crate::page_alloc::{BuddyAllocator, FaultInjection};
+use crate::profile::{ArchProfile, Era};
+use crate::sync::{AtomicCounter, Lock, Platform};
+use crate::trace::Trace;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// `HZ` of the simulated kernel.
+pub const HZ: u64 = 100;
+/// `REAPTIMEOUT_CPUC` / `REAPTIMEOUT_AC`: period of `cache_reap` on each CPU.
+pub const REAPTIMEOUT_AC: u64 = 2 * HZ;
+/// `REAPTIMEOUT_LIST3` / `REAPTIMEOUT_NODE`: period of the per-node part of `cache_reap`.
+pub const REAPTIMEOUT_NODE: u64 = 4 * HZ;
+
+/// Which kmalloc caches `kmem_cache_init` creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KmallocSetup {
+    /// Every size class of the era and architecture (the kernel).
+    All,
+    /// Only the classes up to this size (smaller model states for loom).
+    UpTo(usize),
+    /// None: `kmalloc` fails and off-slab caches cannot be created.
+    None,
+}
+
+/// Everything that defines one simulated machine.
+#[derive(Clone, Debug)]
+pub struct MachineConfig {
+    /// Architecture profile.
+    pub profile: ArchProfile,
+    /// Kernel era.
+    pub era: Era,
+    /// Page allocator fault injection.
+    pub faults: FaultInjection,
+    /// Enabled mutations (empty = the faithful model).
+    pub mutations: MutationSet,
+    /// kmalloc caches to create at boot.
+    pub kmalloc: KmallocSetup,
+    /// Create the `size-N(DMA)` / `dma-kmalloc-N` twins too.
+    pub kmalloc_dma: bool,
+    /// Events kept in the trace buffer (0 = no tracing).
+    pub trace_capacity: usize,
+    /// Run the full audit after every public operation (sequential use only: the audit
+    /// needs quiescence). On by default in debug builds.
+    pub audit_every_op: bool,
+}
+
+impl MachineConfig {
+    /// A machine with all kmalloc caches, no faults, no mutations.
+    pub fn new(profile: ArchProfile, era: Era) -> Self {
+        MachineConfig {
+            profile,
+            era,
+            faults: FaultInjection::default(),
+            mutations: MutationSet::NONE,
+            kmalloc: KmallocSetup::All,
+            kmalloc_dma: true,
+            trace_capacity: 4096,
+            audit_every_op: cfg!(debug_assertions),
+        }
+    }
+
+    /// A machine from a named preset.
+    pub fn preset(name: &str) -> Option<Self> {
+        crate::profile::preset(name).map(|p| MachineConfig::new(p.profile, p.era))
+    }
+}
+
+/// Who owns an allocated object (the model's shadow state, in the spirit of KASAN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// Handed out to a caller of `kmem_cache_alloc` / `kmalloc`.
+    Caller,
+    /// Holds the off-slab management data of a live slab.
+    SlabDescriptor,
+}
+
+/// Shadow state: every object currently allocated, with its cache and owner. Not kernel
+/// state: it is what lets the model reject a double free *before* changing anything, and
+/// what the audit's conservation check counts as "handed out".
+#[derive(Default)]
+pub(crate) struct Shadow {
+    pub(crate) objects: BTreeMap<u64, (u32, Owner)>,
+    pub(crate) live: Vec<usize>,
+}
+
+impl Shadow {
+    pub(crate) fn insert(&mut self, addr: u64, cache: u32, owner: Owner) {
+        let prev = self.objects.insert(addr, (cache, owner));
+        assert!(
+            prev.is_none(),
+            "conservation: object {addr:#x} handed out twice (already owned by cache {:?})",
+            prev
+        );
+        if self.live.len() <= cache as usize {
+            self.live.resize(cache as usize + 1, 0);
+        }
+        self.live[cache as usize] += 1;
+    }
+    pub(crate) fn remove(&mut self, addr: u64) {
+        let (cache, _) = self.objects.remove(&addr).expect("shadow: freeing an object that is not allocated");
+        self.live[cache as usize] -= 1;
+    }
+    pub(crate) fn live(&self, cache: u32) -> usize {
+        self.live.get(cache as usize).copied().unwrap_or(0)
+    }
+}
+
+/// One general cache size class with its normal and DMA caches.
+pub struct KmallocSlot<P: Platform> {
+    /// Class size.
+    pub size: usize,
+    /// `size-N` / `kmalloc-N`.
+    pub cache: Arc<KmemCache<P>>,
+    /// `size-N(DMA)` / `dma-kmalloc-N`.
+    pub dma: Option<Arc<KmemCache<P>>>,
+}
+
+/// The cache chain (`cache_chain`, protected by `cache_chain_mutex` / `slab_mutex`):
+/// cache ids, most recently created first (the kernel's `list_add`).
+pub(crate) struct Chain {
+    pub(crate) ids: Vec<u32>,
+}
+
+/// The simulated machine.
+pub struct Machine<P: Platform> {
+    config: MachineConfig,
+    cpus: Vec<Cpu<P>>,
+    /// `zone->lock` and the buddy allocator behind it.
+    pub(crate) zone: P::Mutex<BuddyAllocator>,
+    /// Physical memory and `struct page`s. Hardware, not kernel locking: a plain mutex
+    /// never held across a model operation, so it adds no scheduling points.
+    mem: Mutex<PhysMem>,
+    shadow: Mutex<Shadow>,
+    /// Cache id → cache (what `page->slab_cache` points to).
+    registry: RwLock<Vec<Arc<KmemCache<P>>>>,
+    pub(crate) chain: P::Mutex<Chain>,
+    kmalloc: Vec<KmallocSlot<P>>,
+    jiffies: P::Counter,
+    /// The event log.
+    pub trace: Trace,
+}
+
+impl<P: Platform> Machine<P> {
+    /// `kmem_cache_init`: boots the machine and creates the kmalloc caches. Errors name
+    /// an impossible profile.
+    pub fn new(config: MachineConfig) -> Result<Self, SlabError> {
+        config.profile.validate().map_err(SlabError::InvalidProfile)?;
+        let profile = &config.profile;
+        let zone = BuddyAllocator::new(profile, config.faults.clone())?;
+        let cpus = (0..profile.cpus).map(|c| Cpu::new(c, profile.cpu_to_node(c))).collect();
+        let mut m = Machine {
+            mem: Mutex::new(PhysMem::new(profile)?),
+            zone: P::Mutex::new(zone),
+            cpus,
+            shadow: Mutex::new(Shadow::default()),
+            registry: RwLock::new(Vec::new()),
+            chain: P::Mutex::new(Chain { ids: Vec::new() }),
+            kmalloc: Vec::new(),
+            jiffies: P::Counter::new(0),
+            trace: Trace::new(config.trace_capacity),
+            config,
+        };
+        m.kmem_cache_init()?;
+        Ok(m)
+    }
+
+    fn kmem_cache_init(&mut self) -> Result<(), SlabError> {
+        let profile = self.config.profile.clone();
+        let era = self.config.era;
+        let limit = match self.config.kmalloc {
+            KmallocSetup::All => usize::MAX,
+            KmallocSetup::UpTo(n) => n,
+            KmallocSetup::None => 0,
+        };
+        let classes = kmalloc_sizes::kmalloc_classes(&profile, era);
+        let early = kmalloc_sizes::early_init_count(&profile, era);
+        let mut general: Vec<GeneralCache> = Vec::new();
+        for (i, class) in classes.iter().enumerate() {
+            if class.size > limit {
+                break;
+            }
+            let mut ctx = CreateContext {
+                slab_early_init: i < early,
+                general_caches: general.clone(),
+                self_class: Some(class.size),
+                mutations: self.config.mutations,
+            };
+            let args = kmalloc_sizes::kmalloc_boot_args(&profile, era, class);
+            let cache = self.create_cache(args.clone(), &ctx)?;
+            general.push(GeneralCache { size: class.size, off_slab: cache.geo.off_slab() });
+            ctx.general_caches = general.clone();
+            let dma = if self.config.kmalloc_dma {
+                let mut dargs = args;
+                dargs.name = class.dma_name.clone();
+                dargs.flags = dargs.flags | crate::slab_flags::SlabFlags::CACHE_DMA;
+                Some(self.create_cache(dargs, &ctx)?)
+            } else {
+                None
+            };
+            self.kmalloc.push(KmallocSlot { size: class.size, cache, dma });
+        }
+        Ok(())
+    }
+
+    /// Computes the geometry and builds, registers and chains a cache. Caller holds the
+    /// chain (or is booting) and has checked for duplicates.
+    fn create_cache(&self, args: CreateArgs, ctx: &CreateContext) -> Result<Arc<KmemCache<P>>, SlabError> {
+        let geo = crate::geometry::calculate_geometry(&self.config.profile, self.config.era, &args, ctx)?;
+        let desc_cache = match geo.descriptor {
+            crate::geometry::DescriptorSource::General(size) => Some(
+                self.kmalloc
+                    .iter()
+                    .find(|s| s.size == size)
+                    .map(|s| s.cache.clone())
+                    .ok_or(SlabError::NoDescriptorCache { name: args.name.clone(), size: geo.mgmt_size })?,
+            ),
+            _ => None,
+        };
+        let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+        let id = reg.len() as u32;
+        let cache = Arc::new(KmemCache::new(
+            id,
+            args.name.clone(),
+            geo,
+            args.ctor,
+            &self.config.profile,
+            self.config.era,
+            desc_cache,
+            self.jiffies.load() as u64,
+        ));
+        reg.push(cache.clone());
+        drop(reg);
+        self.trace.register_cache(id, &args.name);
+        let mut chain = self.chain.lock();
+        chain.ids.insert(0, id);
+        Ok(cache)
+    }
+
+    /// `kmem_cache_create(name, size, align, flags, ctor)`. Takes `cache_chain_mutex`.
+    /// Errors (checked before anything is created): see [`SlabError`].
+    pub fn kmem_cache_create(&self, args: CreateArgs) -> Result<Arc<KmemCache<P>>, SlabError> {
+        if args.name.is_empty() {
+            return Err(SlabError::NameMissing);
+        }
+        {
+            let chain = self.chain.lock();
+            let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+            if chain.ids.iter().any(|&id| reg[id as usize].name == args.name) {
+                return Err(SlabError::DuplicateCache(args.name));
+            }
+        }
+        let general = self
+            .kmalloc
+            .iter()
+            .map(|s| GeneralCache { size: s.size, off_slab: s.cache.geo.off_slab() })
+            .collect();
+        let ctx = CreateContext {
+            slab_early_init: false,
+            general_caches: general,
+            self_class: None,
+            mutations: self.config.mutations,
+        };
+        self.create_cache(args, &ctx)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MachineConfig {
+        &self.config
+    }
+    /// The architecture profile.
+    pub fn profile(&self) -> &ArchProfile {
+        &self.config.profile
+    }
+    /// The era.
+    pub fn era(&self) -> Era {
+        self.config.era
+    }
+    /// Active mutations.
+    #[inline]
+    pub fn mutations(&self) -> MutationSet {
+        self.config.mutations
+    }
+    /// The CPUs.
+    pub fn cpus(&self) -> &[Cpu<P>] {
+        &self.cpus
+    }
+    /// Number of nodes.
+    pub fn nodes(&self) -> usize {
+        self.config.profile.nodes
+    }
+    /// `CONFIG_NUMA` with more than one node online.
+    pub fn numa(&self) -> bool {
+        self.config.profile.nodes > 1
+    }
+    /// The kmalloc size classes that exist.
+    pub fn kmalloc_slots(&self) -> &[KmallocSlot<P>] {
+        &self.kmalloc
+    }
+
+    /// `jiffies`.
+    pub fn jiffies(&self) -> u64 {
+        self.jiffies.load() as u64
+    }
+    /// Advances `jiffies` (the scenario is the clock).
+    pub fn advance_jiffies(&self, ticks: u64) {
+        self.jiffies.fetch_add(ticks as usize);
+    }
+
+    pub(crate) fn mem(&self) -> MutexGuard<'_, PhysMem> {
+        self.mem.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub(crate) fn shadow(&self) -> MutexGuard<'_, Shadow> {
+        self.shadow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cache with this id (`page->slab_cache`).
+    pub fn cache_by_id(&self, id: u32) -> Arc<KmemCache<P>> {
+        self.registry.read().unwrap_or_else(|e| e.into_inner())[id as usize].clone()
+    }
+
+    /// Every cache ever created, by id (destroyed ones included).
+    pub fn all_caches(&self) -> Vec<Arc<KmemCache<P>>> {
+        self.registry.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The live caches in `cache_chain` order (newest first), as /proc/slabinfo lists them.
+    pub fn caches(&self) -> Vec<Arc<KmemCache<P>>> {
+        let ids = self.chain.lock().ids.clone();
+        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        ids.iter().map(|&i| reg[i as usize].clone()).collect()
+    }
+
+    /// Finds a live cache by name.
+    pub fn find_cache(&self, name: &str) -> Option<Arc<KmemCache<P>>> {
+        self.caches().into_iter().find(|c| c.name == name)
+    }
+
+    /// Objects currently handed out to callers from `cache`.
+    pub fn live_objects(&self, cache: &KmemCache<P>) -> usize {
+        self.shadow().live(cache.id)
+    }
+
+    /// A task context on `cpu` (process context: may sleep and migrate).
+    pub fn task(&self, cpu: usize, name: &str) -> Context<'_, P> {
+        Context::new(self, ContextKind::Task, cpu, name)
+    }
+    /// An interrupt handler bound to `cpu`.
+    pub fn interrupt(&self, cpu: usize, name: &str) -> Context<'_, P> {
+        Context::new(self, ContextKind::Interrupt, cpu, name)
+    }
+    /// The `cache_reap` work item of `cpu`.
+    pub fn reaper(&self, cpu: usize, name: &str) -> Context<'_, P> {
+        Context::new(self, ContextKind::Reaper, cpu, name)
+    }
+    /// The `/proc/slabinfo` writer, running on `cpu`.
+    pub fn tuner(&self, cpu: usize, name: &str) -> Context<'_, P> {
+        Context::new(self, ContextKind::Tuner, cpu, name)
+    }
+
+    /// Checks a CPU number from a caller.
+    pub fn check_cpu(&self, cpu: usize) -> Result<(), SlabError> {
+        if cpu < self.cpus.len() {
+            Ok(())
+        } else {
+            Err(SlabError::NoSuchCpu { cpu, cpus: self.cpus.len() })
+        }
+    }
+}

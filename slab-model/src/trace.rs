@@ -1,0 +1,259 @@
+//! The model's event log: every state transition, in kernel vocabulary.
+//!
+//! A bounded buffer per run (the oldest events are dropped first) that prints as per-CPU
+//! lanes. Recording is "hardware": it uses a plain `std::sync::Mutex` that is never held
+//! across a model operation, so it adds no scheduling points under loom or shuttle.
+
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Mutex;
+
+/// Which slab list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ListKind {
+    /// `slabs_partial`.
+    Partial,
+    /// `slabs_full`.
+    Full,
+    /// `slabs_free`.
+    Free,
+    /// Not on any list (being built or destroyed).
+    None,
+}
+
+impl fmt::Display for ListKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ListKind::Partial => "slabs_partial",
+            ListKind::Full => "slabs_full",
+            ListKind::Free => "slabs_free",
+            ListKind::None => "(no list)",
+        })
+    }
+}
+
+/// Where objects moved from or to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Place {
+    /// A CPU's `array_cache`.
+    CpuArray(u16),
+    /// A node's shared array.
+    Shared(u16),
+    /// Free in their slabs.
+    Slab,
+    /// Handed to / from the caller.
+    Caller,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::CpuArray(c) => write!(f, "ac[cpu{c}]"),
+            Place::Shared(n) => write!(f, "shared[node{n}]"),
+            Place::Slab => f.write_str("slab"),
+            Place::Caller => f.write_str("caller"),
+        }
+    }
+}
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// A model function was entered.
+    Enter(&'static str),
+    /// `local_irq_disable` on the context's CPU.
+    IrqOff,
+    /// `local_irq_enable`.
+    IrqOn,
+    /// `cache_grow` opened its irq-enable window (interrupts on, may sleep / migrate).
+    IrqWindowOpen,
+    /// The window closed; the task now runs on this CPU.
+    IrqWindowClose { cpu: u16 },
+    /// `spin_lock(&n->list_lock)`.
+    LockTaken { node: u16 },
+    /// `spin_unlock(&n->list_lock)`.
+    LockReleased { node: u16 },
+    /// A slab moved between lists.
+    ListMove { slab: u64, from: ListKind, to: ListKind },
+    /// Objects moved.
+    ObjectsMoved { from: Place, to: Place, count: u32 },
+    /// A slab was created by `cache_grow` with this colour offset.
+    SlabCreated { slab: u64, colour_offset: u32 },
+    /// A slab was destroyed by `slab_destroy`.
+    SlabDestroyed { slab: u64 },
+    /// The page allocator refused (out of memory or an injected fault).
+    PageAllocFailed { order: u8 },
+    /// An object address handed out or taken back.
+    Object { addr: u64, alloc: bool },
+}
+
+/// One recorded event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Global sequence number (total order of this run).
+    pub seq: u64,
+    /// Execution context index (see [`Trace::context_name`]).
+    pub ctx: u16,
+    /// CPU the context was on when the event happened.
+    pub cpu: u16,
+    /// Cache id, or `u32::MAX` when not cache-specific.
+    pub cache: u32,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventKind::Enter(func) => write!(f, "{func}()"),
+            EventKind::IrqOff => f.write_str("local_irq_disable"),
+            EventKind::IrqOn => f.write_str("local_irq_enable"),
+            EventKind::IrqWindowOpen => f.write_str("irq window OPEN (may sleep/migrate)"),
+            EventKind::IrqWindowClose { cpu } => write!(f, "irq window CLOSED on cpu{cpu}"),
+            EventKind::LockTaken { node } => write!(f, "spin_lock(node{node}.list_lock)"),
+            EventKind::LockReleased { node } => write!(f, "spin_unlock(node{node}.list_lock)"),
+            EventKind::ListMove { slab, from, to } => write!(f, "slab@{slab:#x} {from} -> {to}"),
+            EventKind::ObjectsMoved { from, to, count } => write!(f, "{count} obj {from} -> {to}"),
+            EventKind::SlabCreated { slab, colour_offset } => {
+                write!(f, "new slab@{slab:#x} colour offset {colour_offset}")
+            }
+            EventKind::SlabDestroyed { slab } => write!(f, "slab_destroy slab@{slab:#x}"),
+            EventKind::PageAllocFailed { order } => write!(f, "alloc_pages(order {order}) failed"),
+            EventKind::Object { addr, alloc: true } => write!(f, "returns {addr:#x}"),
+            EventKind::Object { addr, alloc: false } => write!(f, "frees {addr:#x}"),
+        }
+    }
+}
+
+struct TraceInner {
+    seq: u64,
+    events: VecDeque<Event>,
+    contexts: Vec<String>,
+    caches: Vec<String>,
+}
+
+/// The bounded event buffer of one machine.
+pub struct Trace {
+    capacity: usize,
+    inner: Mutex<TraceInner>,
+}
+
+impl Trace {
+    /// A buffer keeping the last `capacity` events (0 disables recording).
+    pub fn new(capacity: usize) -> Self {
+        Trace {
+            capacity,
+            inner: Mutex::new(TraceInner {
+                seq: 0,
+                events: VecDeque::new(),
+                contexts: Vec::new(),
+                caches: Vec::new(),
+            }),
+        }
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, TraceInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers an execution context's name; returns its index.
+    pub fn register_context(&self, name: &str) -> u16 {
+        let mut t = self.inner();
+        if let Some(i) = t.contexts.iter().position(|c| c == name) {
+            return i as u16;
+        }
+        t.contexts.push(name.to_string());
+        (t.contexts.len() - 1) as u16
+    }
+
+    /// Registers a cache name under its id.
+    pub fn register_cache(&self, id: u32, name: &str) {
+        let mut t = self.inner();
+        let id = id as usize;
+        if t.caches.len() <= id {
+            t.caches.resize(id + 1, String::new());
+        }
+        t.caches[id] = name.to_string();
+    }
+
+    /// Whether events are recorded at all.
+    #[inline]
+    pub fn enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
+    /// Records one event.
+    #[inline]
+    pub fn record(&self, ctx: u16, cpu: usize, cache: u32, kind: EventKind) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut t = self.inner();
+        let seq = t.seq;
+        t.seq += 1;
+        if t.events.len() == self.capacity {
+            t.events.pop_front();
+        }
+        t.events.push_back(Event { seq, ctx, cpu: cpu as u16, cache, kind });
+    }
+
+    /// The recorded events, oldest first.
+    pub fn events(&self) -> Vec<Event> {
+        self.inner().events.iter().copied().collect()
+    }
+
+    /// Name of context `i`.
+    pub fn context_name(&self, i: u16) -> String {
+        self.inner().contexts.get(i as usize).cloned().unwrap_or_else(|| format!("ctx{i}"))
+    }
+
+    /// Context names, by index.
+    pub fn context_names(&self) -> Vec<String> {
+        self.inner().contexts.clone()
+    }
+
+    /// Cache name of id `i`.
+    pub fn cache_name(&self, i: u32) -> String {
+        if i == u32::MAX {
+            return String::new();
+        }
+        self.inner().caches.get(i as usize).cloned().unwrap_or_else(|| format!("cache{i}"))
+    }
+
+    /// Renders the last `last` events as lanes: one column per execution context, one
+    /// row per event, so the interleaving reads top to bottom.
+    pub fn render_lanes(&self, last: usize) -> String {
+        let events = self.events();
+        let start = events.len().saturating_sub(last);
+        let events = &events[start..];
+        let names = self.context_names();
+        let width = 44usize;
+        let mut out = String::new();
+        out.push_str(&format!("{:>6} ", "seq"));
+        for n in &names {
+            out.push_str(&format!("| {:<w$}", n, w = width));
+        }
+        out.push('\n');
+        for e in events {
+            out.push_str(&format!("{:>6} ", e.seq));
+            for (i, _) in names.iter().enumerate() {
+                if i == e.ctx as usize {
+                    let cache = self.cache_name(e.cache);
+                    let mut cell = format!("cpu{} {}", e.cpu, e.kind);
+                    if !cache.is_empty() {
+                        cell = format!("{cell} [{cache}]");
+                    }
+                    if cell.len() > width {
+                        cell.truncate(width);
+                    }
+                    out.push_str(&format!("| {:<w$}", cell, w = width));
+                } else {
+                    out.push_str(&format!("| {:<w$}", "", w = width));
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
