@@ -28,7 +28,9 @@ pub enum SlabError {
     #[error("kmem_cache_create: alignment {align} is not a power of two")]
     InvalidAlign { align: usize },
     /// `calculate_slab_order` accepted no order ("couldn't create cache" / -E2BIG).
-    #[error("kmem_cache_create: couldn't create cache {name}: no slab order fits {size}-byte objects")]
+    #[error(
+        "kmem_cache_create: couldn't create cache {name}: no slab order fits {size}-byte objects"
+    )]
     NoOrderFits { name: String, size: usize },
     /// An off-slab cache needs a general (kmalloc) cache for its descriptor and none fits.
     #[error("kmem_cache_create: no general cache for a {size}-byte off-slab descriptor of {name}")]
@@ -53,7 +55,11 @@ pub enum SlabError {
     NotObjectStart { cache: String, addr: u64 },
     /// An object of another cache passed to `kmem_cache_free`.
     #[error("kmem_cache_free: {addr:#x} belongs to cache '{actual}', not '{expected}'")]
-    WrongCache { addr: u64, expected: String, actual: String },
+    WrongCache {
+        addr: u64,
+        expected: String,
+        actual: String,
+    },
     /// `kmem_cache_destroy` while objects are still allocated ("Can't free all objects").
     #[error("kmem_cache_destroy {cache}: Slab cache still has objects ({live} live)")]
     CacheHasObjects { cache: String, live: usize },
@@ -62,7 +68,12 @@ pub enum SlabError {
     CacheDestroyed(String),
     /// A `/proc/slabinfo` write the kernel would ignore.
     #[error("slabinfo: invalid tunables for {cache}: limit {limit} batchcount {batchcount} shared {shared} (need limit >= 1, 1 <= batchcount <= limit, shared >= 0)")]
-    InvalidTunables { cache: String, limit: i64, batchcount: i64, shared: i64 },
+    InvalidTunables {
+        cache: String,
+        limit: i64,
+        batchcount: i64,
+        shared: i64,
+    },
     /// A `/proc/slabinfo` write naming no cache.
     #[error("slabinfo: no cache named {0}")]
     NoSuchCache(String),

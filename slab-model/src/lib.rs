@@ -7,6 +7,7 @@
 pub mod error;
 pub mod geometry;
 pub mod gfp;
+pub mod kmalloc_sizes;
 pub mod mutation;
 pub mod page_alloc;
 pub mod profile;

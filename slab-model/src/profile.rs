@@ -135,7 +135,11 @@ impl ArchProfile {
 
     /// A small machine for model checking: 2 CPUs, one node, 64 MiB.
     pub fn tiny() -> Self {
-        ArchProfile { cpus: 2, ram_bytes: 64 * MIB, ..Self::x86_64() }
+        ArchProfile {
+            cpus: 2,
+            ram_bytes: 64 * MIB,
+            ..Self::x86_64()
+        }
     }
 
     /// `slab_max_order` (2.6.24 `slab_break_gfp_order`): 1 when RAM exceeds 32 MiB.
@@ -160,14 +164,19 @@ impl ArchProfile {
 
     /// `nr_cpus_node(node)`.
     pub fn nr_cpus_node(&self, node: usize) -> usize {
-        (0..self.cpus).filter(|&c| self.cpu_to_node(c) == node).count()
+        (0..self.cpus)
+            .filter(|&c| self.cpu_to_node(c) == node)
+            .count()
     }
 
     /// Checks the profile for values no kernel could have; returns a message naming the field.
     pub fn validate(&self) -> Result<(), String> {
         let pow2 = |v: usize| v != 0 && v.is_power_of_two();
         if !pow2(self.page_size) || self.page_size < 1024 {
-            return Err(format!("page_size {} is not a power of two >= 1024", self.page_size));
+            return Err(format!(
+                "page_size {} is not a power of two >= 1024",
+                self.page_size
+            ));
         }
         if self.word_size != 4 && self.word_size != 8 {
             return Err(format!("word_size {} is not 4 or 8", self.word_size));
@@ -179,7 +188,10 @@ impl ArchProfile {
             return Err(format!("bufctl_size {} is not 2 or 4", self.bufctl_size));
         }
         if self.slab_desc_size == 0 || self.slab_desc_size >= self.page_size {
-            return Err(format!("slab_desc_size {} is out of range", self.slab_desc_size));
+            return Err(format!(
+                "slab_desc_size {} is out of range",
+                self.slab_desc_size
+            ));
         }
         if self.cpus == 0 || self.cpus > 64 {
             return Err(format!("cpus {} is not in 1..=64", self.cpus));
@@ -220,19 +232,29 @@ pub fn presets() -> Vec<Preset> {
             name: "i386-2.6.13",
             description: "i386 before 2.6.14: 2-byte kmem_bufctl_t, 24-byte struct slab",
             era: Era::A,
-            profile: ArchProfile { slab_desc_size: 24, bufctl_size: 2, ..ArchProfile::i386() },
+            profile: ArchProfile {
+                slab_desc_size: 24,
+                bufctl_size: 2,
+                ..ArchProfile::i386()
+            },
         },
         Preset {
             name: "i386-2.6.16",
             description: "i386 2.6.16 built for 32-byte L1 lines, running on a 64-byte-line CPU",
             era: Era::A,
-            profile: ArchProfile { l1_cache_bytes: 32, ..ArchProfile::i386() },
+            profile: ArchProfile {
+                l1_cache_bytes: 32,
+                ..ArchProfile::i386()
+            },
         },
         Preset {
             name: "x86_64-4.4",
             description: "x86_64 SMP, 4.4: freelist index stack in struct page",
             era: Era::B,
-            profile: ArchProfile { arch_slab_minalign: 8, ..ArchProfile::x86_64() },
+            profile: ArchProfile {
+                arch_slab_minalign: 8,
+                ..ArchProfile::x86_64()
+            },
         },
         Preset {
             name: "tiny-A",
@@ -244,7 +266,10 @@ pub fn presets() -> Vec<Preset> {
             name: "tiny-B",
             description: "2 CPUs, 1 node, 64 MiB, era B: small enough for loom",
             era: Era::B,
-            profile: ArchProfile { arch_slab_minalign: 8, ..ArchProfile::tiny() },
+            profile: ArchProfile {
+                arch_slab_minalign: 8,
+                ..ArchProfile::tiny()
+            },
         },
     ]
 }

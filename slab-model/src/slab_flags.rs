@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Flags passed to `kmem_cache_create`, plus the internal layout bits SLAB adds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct SlabFlags(pub u32);
 
 impl SlabFlags {
@@ -32,7 +34,15 @@ impl SlabFlags {
     pub const NOLEAKTRACE: SlabFlags = SlabFlags(0x0080_0000);
     /// `CREATE_MASK`: every flag a caller may pass.
     pub const CREATE_MASK: SlabFlags = SlabFlags(
-        0x100 | 0x400 | 0x800 | 0x2000 | 0x4000 | 0x1_0000 | 0x2_0000 | 0x4_0000 | 0x8_0000
+        0x100
+            | 0x400
+            | 0x800
+            | 0x2000
+            | 0x4000
+            | 0x1_0000
+            | 0x2_0000
+            | 0x4_0000
+            | 0x8_0000
             | 0x10_0000
             | 0x80_0000,
     );

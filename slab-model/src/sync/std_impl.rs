@@ -49,7 +49,10 @@ unsafe impl<T: Send> Send for StdCell<T> {}
 
 impl<T: Send> TrackedCell<T> for StdCell<T> {
     fn new(value: T) -> Self {
-        StdCell { state: AtomicUsize::new(FREE), value: UnsafeCell::new(value) }
+        StdCell {
+            state: AtomicUsize::new(FREE),
+            value: UnsafeCell::new(value),
+        }
     }
     fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         let prev = self.state.fetch_add(1, Ordering::Acquire);
