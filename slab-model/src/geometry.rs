@@ -610,3 +610,203 @@ pub fn calculate_geometry(
         tunables: enable_cpucache(profile, size),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(size: usize, flags: SlabFlags) -> CreateArgs {
+        CreateArgs {
+            name: "t".into(),
+            size,
+            align: 0,
+            flags,
+            ctor: false,
+        }
+    }
+
+    fn ctx(general: &[usize], self_class: Option<usize>, mutations: MutationSet) -> CreateContext {
+        CreateContext {
+            slab_early_init: false,
+            general_caches: general
+                .iter()
+                .map(|&size| GeneralCache {
+                    size,
+                    off_slab: false,
+                })
+                .collect(),
+            self_class,
+            mutations,
+        }
+    }
+
+    const GENERAL: &[usize] = &[32, 64, 128, 192, 256, 512, 1024, 2048, 4096];
+
+    #[test]
+    fn reclaim_account_keeps_the_first_order_that_fits() {
+        let p = ArchProfile::x86_64();
+        let g = calculate_geometry(
+            &p,
+            Era::A,
+            &args(1424, SlabFlags::RECLAIM_ACCOUNT),
+            &ctx(GENERAL, None, MutationSet::NONE),
+        )
+        .unwrap();
+        assert_eq!((g.num, g.gfporder), (2, 0));
+        let g = calculate_geometry(
+            &p,
+            Era::A,
+            &args(1424, SlabFlags::default()),
+            &ctx(GENERAL, None, MutationSet::NONE),
+        )
+        .unwrap();
+        assert_eq!((g.num, g.gfporder), (5, 1), "task_struct of dataset D4");
+    }
+
+    #[test]
+    fn slab_early_init_forbids_off_slab() {
+        let p = ArchProfile::x86_64();
+        let mut c = ctx(GENERAL, None, MutationSet::NONE);
+        assert!(
+            calculate_geometry(&p, Era::A, &args(1024, SlabFlags::default()), &c)
+                .unwrap()
+                .off_slab()
+        );
+        c.slab_early_init = true;
+        let g = calculate_geometry(&p, Era::A, &args(1024, SlabFlags::default()), &c).unwrap();
+        assert!(!g.off_slab());
+        // Order 0: (4096-48)/1028 = 3 with 960 bytes wasted (> 1/8), so order 1:
+        // (8192-48)/1028 = 7.
+        assert_eq!((g.num, g.gfporder), (7, 1));
+    }
+
+    #[test]
+    fn offslab_without_descriptor_cache_is_an_error() {
+        let p = ArchProfile::x86_64();
+        let e = calculate_geometry(
+            &p,
+            Era::A,
+            &args(1024, SlabFlags::default()),
+            &ctx(&[32], None, MutationSet::NONE),
+        );
+        // 4 objects, no waste: the 64-byte descriptor stays off-slab and no cache holds it.
+        assert_eq!(
+            e.unwrap_err(),
+            SlabError::NoDescriptorCache {
+                name: "t".into(),
+                size: 4 * 4 + 48
+            }
+        );
+    }
+
+    #[test]
+    fn self_descriptor_is_refused_unless_mutated() {
+        // A size-512 cache created when no smaller general cache can hold its 80-byte
+        // descriptor: the only candidate is the cache itself.
+        let p = ArchProfile::x86_64();
+        let a = args(512, SlabFlags::HWCACHE_ALIGN);
+        let g = calculate_geometry(
+            &p,
+            Era::A,
+            &a,
+            &ctx(&[32, 64], Some(512), MutationSet::NONE),
+        )
+        .unwrap();
+        assert_eq!(g.descriptor, DescriptorSource::OnSlab);
+        assert_eq!(g.num, 7, "on-slab: (4096-48)/516 = 7");
+        let m = MutationSet::only(Mutation::OffslabSelfDescriptor);
+        let g = calculate_geometry(&p, Era::A, &a, &ctx(&[32, 64], Some(512), m)).unwrap();
+        assert_eq!(g.descriptor, DescriptorSource::SelfCache);
+    }
+
+    #[test]
+    fn b20_arm64_kmalloc_128() {
+        // arm64 4.4: KMALLOC_MIN_SIZE 128. Fixed: OFF_SLAB_MIN_SIZE 129 keeps kmalloc-128
+        // on-slab. Reverted (mutation): threshold 128, 32 objects need a 32-byte freelist
+        // whose class is kmalloc-128 itself.
+        let p = ArchProfile {
+            kmalloc_min_size: 128,
+            arch_kmalloc_minalign: 128,
+            arch_slab_minalign: 8,
+            ..ArchProfile::x86_64()
+        };
+        let a = CreateArgs {
+            align: 128,
+            ..args(128, SlabFlags::HWCACHE_ALIGN)
+        };
+        let g =
+            calculate_geometry(&p, Era::B, &a, &ctx(&[], Some(128), MutationSet::NONE)).unwrap();
+        assert!(!g.off_slab());
+        let m = MutationSet::only(Mutation::OffslabSelfDescriptor);
+        let g = calculate_geometry(&p, Era::B, &a, &ctx(&[], Some(128), m)).unwrap();
+        assert_eq!(
+            (g.descriptor, g.num, g.mgmt_size),
+            (DescriptorSource::SelfCache, 32, 32)
+        );
+    }
+
+    #[test]
+    fn offslab_limit_stale_accepts_an_order_over_the_limit() {
+        // An oversized descriptor makes offslab_limit = (1100-1080)/4 = 5. Order 0 holds 3
+        // (waste 796 > 1/8, so order 1 is tried), order 1 holds 7 > 5: the faithful loop
+        // stops at order 0; the B.5 slip tests the previous num (3) and accepts order 1.
+        let p = ArchProfile {
+            slab_desc_size: 1080,
+            ..ArchProfile::x86_64()
+        };
+        let a = args(1100, SlabFlags::default());
+        let g = calculate_geometry(&p, Era::A, &a, &ctx(GENERAL, None, MutationSet::NONE)).unwrap();
+        assert_eq!((g.num, g.gfporder), (3, 0));
+        let m = MutationSet::only(Mutation::OffslabLimitStale);
+        let g = calculate_geometry(&p, Era::A, &a, &ctx(GENERAL, None, m)).unwrap();
+        assert_eq!((g.num, g.gfporder), (7, 1));
+        assert!(g.off_slab() && g.num > (1100 - 1080) / 4);
+    }
+
+    #[test]
+    fn debug_growth_and_limit_cap() {
+        let p = ArchProfile {
+            debug: true,
+            ..ArchProfile::x86_64()
+        };
+        let g = calculate_geometry(
+            &p,
+            Era::A,
+            &args(100, SlabFlags::default()),
+            &ctx(GENERAL, None, MutationSet::NONE),
+        )
+        .unwrap();
+        // 100 -> 104 (word), +16 red zones, +8 user word = 128.
+        assert_eq!((g.object_size, g.size, g.obj_offset), (104, 128, 8));
+        assert!(g.flags.contains(SlabFlags::RED_ZONE) && g.flags.contains(SlabFlags::POISON));
+        assert_eq!(g.tunables.limit, 32);
+        // Era B keeps the cache-line alignment and drops the red zones instead.
+        let g = calculate_geometry(
+            &p,
+            Era::B,
+            &args(100, SlabFlags::HWCACHE_ALIGN),
+            &ctx(GENERAL, None, MutationSet::NONE),
+        )
+        .unwrap();
+        assert_eq!((g.align, g.size, g.obj_offset), (64, 128, 0));
+        assert!(!g.flags.contains(SlabFlags::RED_ZONE));
+        // Era A: STORE_USER overrides the hardware alignment, debugging stays on.
+        let g = calculate_geometry(
+            &p,
+            Era::A,
+            &args(100, SlabFlags::HWCACHE_ALIGN),
+            &ctx(GENERAL, None, MutationSet::NONE),
+        )
+        .unwrap();
+        assert_eq!((g.align, g.size), (8, 128));
+    }
+
+    #[test]
+    fn reciprocal_and_free_limit() {
+        assert_eq!(reciprocal_value(1424), 3016129);
+        let p = ArchProfile::x86_64();
+        let t = enable_cpucache(&p, 256);
+        assert_eq!((t.limit, t.batchcount, t.shared), (120, 60, 8));
+        assert_eq!(free_limit(&p, 0, &t, 15), 5 * 60 + 15);
+    }
+}

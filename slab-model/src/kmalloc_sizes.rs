@@ -424,3 +424,108 @@ pub fn kmalloc_dma_create_context(
         mutations,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(p: &ArchProfile, era: Era) -> Vec<usize> {
+        kmalloc_classes(p, era).iter().map(|c| c.size).collect()
+    }
+
+    #[test]
+    fn era_a_tables() {
+        let x = ArchProfile::x86_64();
+        let s = sizes(&x, Era::A);
+        assert_eq!(&s[..5], &[32, 64, 128, 192, 256]);
+        assert_eq!(*s.last().unwrap(), 4 << 20);
+        assert_eq!(s.len(), 19, "the 19 size-N rows of dataset D4");
+        let l1_32 = ArchProfile {
+            l1_cache_bytes: 32,
+            ..ArchProfile::i386()
+        };
+        assert_eq!(&sizes(&l1_32, Era::A)[..5], &[32, 64, 96, 128, 192]);
+        let p4 = ArchProfile {
+            l1_cache_bytes: 128,
+            ..x.clone()
+        };
+        assert_eq!(&sizes(&p4, Era::A)[..4], &[32, 64, 128, 256]);
+        assert_eq!(kmalloc_classes(&x, Era::A)[0].dma_name, "size-32(DMA)");
+    }
+
+    #[test]
+    fn era_a_bootstrap() {
+        let x = ArchProfile::x86_64();
+        assert_eq!(early_struct_sizes(&x, Era::A), vec![32, 104]);
+        assert_eq!(
+            early_struct_sizes(&ArchProfile::i386(), Era::A),
+            vec![24, 56]
+        );
+        // size-32 then size-128, then 64, 192, 256, ...
+        assert_eq!(&kmalloc_creation_order(&x, Era::A)[..4], &[0, 2, 1, 3]);
+        let boot = create_kmalloc_caches(&x, Era::A, MutationSet::NONE).unwrap();
+        assert!(boot[0].context.slab_early_init && boot[1].context.slab_early_init);
+        assert!(!boot[2].context.slab_early_init);
+        assert_eq!(
+            boot[2]
+                .context
+                .general_caches
+                .iter()
+                .map(|g| g.size)
+                .collect::<Vec<_>>(),
+            vec![32, 128]
+        );
+    }
+
+    #[test]
+    fn era_b_tables_and_index() {
+        let x = ArchProfile::x86_64();
+        let s = sizes(&x, Era::B);
+        assert_eq!(&s[..5], &[32, 64, 96, 128, 192]);
+        assert_eq!(kmalloc_classes(&x, Era::B)[2].name, "kmalloc-96");
+        assert_eq!(kmalloc_classes(&x, Era::B)[2].dma_name, "dma-kmalloc-96");
+        let idx = |size| kmalloc_index(&x, Era::B, size, MutationSet::NONE).map(|i| s[i]);
+        assert_eq!(idx(1), Some(32));
+        assert_eq!(idx(33), Some(64));
+        assert_eq!(idx(72), Some(96));
+        assert_eq!(idx(100), Some(128));
+        assert_eq!(idx(136), Some(192));
+        assert_eq!(idx(193), Some(256));
+        assert_eq!(idx(4 << 20), Some(4 << 20));
+        assert_eq!(idx((4 << 20) + 1), None);
+        assert_eq!(early_struct_sizes(&x, Era::B), vec![104]);
+        assert_eq!(
+            early_classes(&x, Era::B),
+            vec![3],
+            "kmalloc-128 is INDEX_NODE"
+        );
+        // arm64 4.4: KMALLOC_MIN_SIZE 128, no 96/192, 72..96 -> 128, 136..192 -> 256.
+        let arm = ArchProfile {
+            kmalloc_min_size: 128,
+            ..x
+        };
+        let s = sizes(&arm, Era::B);
+        assert_eq!(&s[..3], &[128, 256, 512]);
+        let idx = |size| kmalloc_index(&arm, Era::B, size, MutationSet::NONE).map(|i| s[i]);
+        assert_eq!(
+            (idx(8), idx(96), idx(136), idx(192)),
+            (Some(128), Some(128), Some(256), Some(256))
+        );
+    }
+
+    #[test]
+    fn too_small_mutation() {
+        let x = ArchProfile::x86_64();
+        let m = MutationSet::only(Mutation::KmallocClassTooSmall);
+        assert_eq!(
+            kmalloc_index(&x, Era::A, 100, m),
+            Some(1),
+            "size-64 for a 100-byte request"
+        );
+        assert_eq!(
+            kmalloc_index(&x, Era::A, 20, m),
+            Some(0),
+            "no class below the first"
+        );
+    }
+}
