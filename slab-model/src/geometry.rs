@@ -152,7 +152,8 @@ fn fls(x: usize) -> u32 {
 /// `ceil(2^32 / size)` truncated to 32 bits, so `(offset * r) >> 32 == offset / size` for
 /// the offsets that occur inside a slab.
 pub fn reciprocal_value(size: usize) -> u32 {
-    (((1u64 << 32) + size as u64 - 1) / size as u64) as u32
+    // `((1 << 32) + size - 1) / size`, written as a ceiling division.
+    (1u64 << 32).div_ceil(size as u64) as u32
 }
 
 /// Era B `sizeof(freelist_idx_t)`: 1 byte when `(PAGE_SIZE >> 8) <= SLAB_OBJ_MIN_SIZE`
