@@ -1,1 +1,3 @@
-pub fn placeholder() {}
+//! Scenarios, golden data and the `slab-verify` CLI support code.
+
+pub mod golden;
