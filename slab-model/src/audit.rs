@@ -11,7 +11,7 @@ use crate::cpu::{Context, ContextKind};
 use crate::geometry::DescriptorSource;
 use crate::machine::{Machine, Owner};
 use crate::memory::PG_SLAB;
-use crate::sync::{Lock, Platform, TrackedCell};
+use crate::sync::{Lock, Platform};
 use crate::trace::ListKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -30,7 +30,7 @@ impl<'m, P: Platform> Context<'m, P> {
         let Some(idx) = kmalloc_sizes::kmalloc_index(m.profile(), m.era(), size, m.mutations()) else {
             return Ok(None);
         };
-        let Some(slot) = m.kmalloc_slots().get(idx) else { return Ok(None) };
+        let Some(slot) = m.kmalloc_slots().get(idx).and_then(|s| s.as_ref()) else { return Ok(None) };
         let cachep = if flags.contains(Gfp::DMA) { slot.dma.clone() } else { Some(slot.cache.clone()) };
         let Some(cachep) = cachep else { return Ok(None) };
         self.trace(cachep.id, EventKind::Enter("kmalloc"));

@@ -152,7 +152,9 @@ pub struct Machine<P: Platform> {
     /// Cache id → cache (what `page->slab_cache` points to).
     registry: RwLock<Vec<Arc<KmemCache<P>>>>,
     pub(crate) chain: P::Mutex<Chain>,
-    kmalloc: Vec<KmallocSlot<P>>,
+    /// Indexed by `kmalloc_sizes::kmalloc_classes` index; `None` for classes this machine
+    /// did not create ([`KmallocSetup`]).
+    kmalloc: Vec<Option<KmallocSlot<P>>>,
     jiffies: P::Counter,
     /// The event log.
     pub trace: Trace,
@@ -185,37 +187,67 @@ impl<P: Platform> Machine<P> {
     fn kmem_cache_init(&mut self) -> Result<(), SlabError> {
         let profile = self.config.profile.clone();
         let era = self.config.era;
+        let muts = self.config.mutations;
         let limit = match self.config.kmalloc {
             KmallocSetup::All => usize::MAX,
             KmallocSetup::UpTo(n) => n,
             KmallocSetup::None => 0,
         };
         let classes = kmalloc_sizes::kmalloc_classes(&profile, era);
-        let early = kmalloc_sizes::early_init_count(&profile, era);
-        let mut general: Vec<GeneralCache> = Vec::new();
-        for (i, class) in classes.iter().enumerate() {
-            if class.size > limit {
-                break;
+        let early = kmalloc_sizes::early_classes(&profile, era);
+        self.kmalloc = (0..classes.len()).map(|_| None).collect();
+        let general = |slots: &[Option<KmallocSlot<P>>]| {
+            let mut g: Vec<GeneralCache> = slots
+                .iter()
+                .flatten()
+                .map(|s| GeneralCache { size: s.size, off_slab: s.cache.geo.off_slab() })
+                .collect();
+            g.sort_by_key(|g| g.size);
+            g
+        };
+        // Era A: the bootstrap caches (INDEX_AC, INDEX_L3) with slab_early_init, then one
+        // ascending loop creating each remaining normal cache and every DMA twin. Era B:
+        // INDEX_NODE first, then the normal caches ascending, then the DMA caches.
+        for phase in 0..3 {
+            for (i, class) in classes.iter().enumerate() {
+                if class.size > limit {
+                    continue;
+                }
+                let normal = match phase {
+                    0 => early.contains(&i),
+                    1 => self.kmalloc[i].is_none(),
+                    _ => false,
+                };
+                if normal {
+                    let ctx = CreateContext {
+                        slab_early_init: early.contains(&i),
+                        general_caches: general(&self.kmalloc),
+                        self_class: Some(class.size),
+                        mutations: muts,
+                    };
+                    let cache = self.create_cache(kmalloc_sizes::kmalloc_boot_args(&profile, era, class), &ctx)?;
+                    self.kmalloc[i] = Some(KmallocSlot { size: class.size, cache, dma: None });
+                }
+                let dma_now = self.config.kmalloc_dma
+                    && self.kmalloc[i].as_ref().is_some_and(|s| s.dma.is_none())
+                    && ((era == Era::A && phase == 1) || (era == Era::B && phase == 2));
+                if dma_now {
+                    let ctx = CreateContext {
+                        slab_early_init: false,
+                        general_caches: general(&self.kmalloc),
+                        self_class: None,
+                        mutations: muts,
+                    };
+                    let mut args = kmalloc_sizes::kmalloc_boot_args(&profile, era, class);
+                    args.name = class.dma_name.clone();
+                    args.flags = args.flags | crate::slab_flags::SlabFlags::CACHE_DMA;
+                    let dma = self.create_cache(args, &ctx)?;
+                    self.kmalloc[i].as_mut().expect("normal cache exists").dma = Some(dma);
+                }
             }
-            let mut ctx = CreateContext {
-                slab_early_init: i < early,
-                general_caches: general.clone(),
-                self_class: Some(class.size),
-                mutations: self.config.mutations,
-            };
-            let args = kmalloc_sizes::kmalloc_boot_args(&profile, era, class);
-            let cache = self.create_cache(args.clone(), &ctx)?;
-            general.push(GeneralCache { size: class.size, off_slab: cache.geo.off_slab() });
-            ctx.general_caches = general.clone();
-            let dma = if self.config.kmalloc_dma {
-                let mut dargs = args;
-                dargs.name = class.dma_name.clone();
-                dargs.flags = dargs.flags | crate::slab_flags::SlabFlags::CACHE_DMA;
-                Some(self.create_cache(dargs, &ctx)?)
-            } else {
-                None
-            };
-            self.kmalloc.push(KmallocSlot { size: class.size, cache, dma });
+            if phase == 0 && early.is_empty() {
+                continue;
+            }
         }
         Ok(())
     }
@@ -228,6 +260,7 @@ impl<P: Platform> Machine<P> {
             crate::geometry::DescriptorSource::General(size) => Some(
                 self.kmalloc
                     .iter()
+                    .flatten()
                     .find(|s| s.size == size)
                     .map(|s| s.cache.clone())
                     .ok_or(SlabError::NoDescriptorCache { name: args.name.clone(), size: geo.mgmt_size })?,
@@ -270,6 +303,7 @@ impl<P: Platform> Machine<P> {
         let general = self
             .kmalloc
             .iter()
+            .flatten()
             .map(|s| GeneralCache { size: s.size, off_slab: s.cache.geo.off_slab() })
             .collect();
         let ctx = CreateContext {
@@ -311,7 +345,7 @@ impl<P: Platform> Machine<P> {
         self.config.profile.nodes > 1
     }
     /// The kmalloc size classes that exist.
-    pub fn kmalloc_slots(&self) -> &[KmallocSlot<P>] {
+    pub fn kmalloc_slots(&self) -> &[Option<KmallocSlot<P>>] {
         &self.kmalloc
     }
 

@@ -115,7 +115,7 @@ impl<'m, P: Platform> Context<'m, P> {
         let foreign = cpu != irq.cpu();
         let generation = cachep.cpu_slots[cpu].with(|s| s.generation);
         let ac = AcRef { cpu, generation };
-        let mut touch = |f: &mut dyn FnMut(&mut crate::array_cache::ArrayCache)| {
+        let touch = |f: &mut dyn FnMut(&mut crate::array_cache::ArrayCache)| {
             if foreign {
                 cachep.ac_racy(|c| self.cpu_irq_held(c), ac, "cache_reap drain_array of another CPU", |a| f(a))
             } else {

@@ -58,7 +58,7 @@ impl fmt::Display for Place {
 }
 
 /// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum EventKind {
     /// A model function was entered.
     Enter(&'static str),
@@ -89,7 +89,7 @@ pub enum EventKind {
 }
 
 /// One recorded event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Event {
     /// Global sequence number (total order of this run).
     pub seq: u64,
