@@ -40,12 +40,18 @@ impl<'m, P: Platform> Context<'m, P> {
     /// bits of `GFP_SLAB_BUG_MASK` (the kernel BUGs lazily in `cache_grow`; the model
     /// rejects them up front so nothing is half done), and no sleeping gfp mask in an
     /// interrupt handler (`might_sleep_if`).
-    pub(crate) fn check_alloc_args(&self, cachep: &KmemCache<P>, flags: Gfp) -> Result<(), SlabError> {
+    pub(crate) fn check_alloc_args(
+        &self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+    ) -> Result<(), SlabError> {
         if cachep.is_destroyed() {
             return Err(SlabError::CacheDestroyed(cachep.name.clone()));
         }
         if flags.intersects(Gfp::SLAB_BUG_MASK) {
-            return Err(SlabError::GfpBugMask { bits: (flags & Gfp::SLAB_BUG_MASK).0 });
+            return Err(SlabError::GfpBugMask {
+                bits: (flags & Gfp::SLAB_BUG_MASK).0,
+            });
         }
         if self.kind() == ContextKind::Interrupt && flags.allows_blocking() {
             return Err(SlabError::SleepInAtomic { gfp: flags.0 });
@@ -56,7 +62,11 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `kmem_cache_alloc(cachep, flags)` (eras A, B): `local_irq_save`, `____cache_alloc`,
     /// `local_irq_restore`, then the post-allocation work (`__GFP_ZERO`). Returns
     /// `Ok(None)` when the kernel returns NULL (no memory).
-    pub fn kmem_cache_alloc(&mut self, cachep: &KmemCache<P>, flags: Gfp) -> Result<Option<u64>, SlabError> {
+    pub fn kmem_cache_alloc(
+        &mut self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+    ) -> Result<Option<u64>, SlabError> {
         self.check_alloc_args(cachep, flags)?;
         self.trace(cachep.id, EventKind::Enter("kmem_cache_alloc"));
         let irq = self.local_irq_disable();
@@ -79,7 +89,10 @@ impl<'m, P: Platform> Context<'m, P> {
     ) -> Result<Option<u64>, SlabError> {
         self.check_alloc_args(cachep, flags)?;
         if nodeid >= self.m.nodes() {
-            return Err(SlabError::NoSuchNode { node: nodeid, nodes: self.m.nodes() });
+            return Err(SlabError::NoSuchNode {
+                node: nodeid,
+                nodes: self.m.nodes(),
+            });
         }
         self.trace(cachep.id, EventKind::Enter("kmem_cache_alloc_node"));
         let irq = self.local_irq_disable();
@@ -124,7 +137,13 @@ impl<'m, P: Platform> Context<'m, P> {
         if flags.contains(Gfp::ZERO) {
             self.m.mem().fill(objp, cachep.geo.object_size, 0);
         }
-        self.trace(cachep.id, EventKind::Object { addr: objp, alloc: true });
+        self.trace(
+            cachep.id,
+            EventKind::Object {
+                addr: objp,
+                alloc: true,
+            },
+        );
         objp
     }
 
@@ -163,7 +182,12 @@ impl<'m, P: Platform> Context<'m, P> {
         f: impl FnOnce(&mut crate::array_cache::ArrayCache) -> R,
     ) -> R {
         if ac.cpu != irq.cpu() && self.m.mutations().has(Mutation::StaleAcAfterGrow) {
-            cachep.ac_racy(|c| self.cpu_irq_held(c), ac, "cache_alloc_refill with a stale ac", f)
+            cachep.ac_racy(
+                |c| self.cpu_irq_held(c),
+                ac,
+                "cache_alloc_refill with a stale ac",
+                f,
+            )
         } else {
             cachep.ac(irq, ac, f)
         }
@@ -187,26 +211,45 @@ impl<'m, P: Platform> Context<'m, P> {
         let mut ac = cachep.cpu_cache_get(&irq);
         loop {
             // retry:
-            let (mut batchcount, avail) = self.ac_do(cachep, &irq, ac, |a| (a.batchcount, a.avail()));
+            let (mut batchcount, avail) =
+                self.ac_do(cachep, &irq, ac, |a| (a.batchcount, a.avail()));
             let touched = self.ac_do(cachep, &irq, ac, |a| a.touched);
             if !touched && batchcount > BATCHREFILL_LIMIT {
                 batchcount = BATCHREFILL_LIMIT;
             }
             if !muts.has(Mutation::NoRecheckAfterGrow) {
-                assert_eq!(avail, 0, "cache_alloc_refill: BUG_ON(ac->avail > 0) in cache {}", cachep.name);
+                assert_eq!(
+                    avail, 0,
+                    "cache_alloc_refill: BUG_ON(ac->avail > 0) in cache {}",
+                    cachep.name
+                );
             }
             let n = &cachep.nodes[node];
             let moved;
             let lock;
             if muts.has(Mutation::SharedTransferUnlocked) {
-                moved = self.refill_from_shared(cachep, node, &Access::Racy("cache_alloc_refill shared transfer"), &irq, ac, batchcount);
+                moved = self.refill_from_shared(
+                    cachep,
+                    node,
+                    &Access::Racy("cache_alloc_refill shared transfer"),
+                    &irq,
+                    ac,
+                    batchcount,
+                );
                 P::yield_now();
                 lock = n.spin_lock(&irq);
                 self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
             } else {
                 lock = n.spin_lock(&irq);
                 self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
-                moved = self.refill_from_shared(cachep, node, &Access::Locked(&lock), &irq, ac, batchcount);
+                moved = self.refill_from_shared(
+                    cachep,
+                    node,
+                    &Access::Locked(&lock),
+                    &irq,
+                    ac,
+                    batchcount,
+                );
             }
             if moved == 0 {
                 self.refill_from_slabs(cachep, node, &lock, &irq, ac, batchcount);
@@ -264,8 +307,12 @@ impl<'m, P: Platform> Context<'m, P> {
         let muts = self.m.mutations();
         let era = self.m.era();
         let moved = with_lists(cachep, node, access, |l| {
-            let Some(shared) = l.shared.as_mut() else { return 0 };
-            let moved = self.ac_do(cachep, irq, ac, |a| transfer_objects(a, shared, batchcount, muts));
+            let Some(shared) = l.shared.as_mut() else {
+                return 0;
+            };
+            let moved = self.ac_do(cachep, irq, ac, |a| {
+                transfer_objects(a, shared, batchcount, muts)
+            });
             if moved > 0 {
                 if era == Era::B {
                     shared.touched = true;
@@ -281,7 +328,11 @@ impl<'m, P: Platform> Context<'m, P> {
         if moved > 0 {
             self.trace(
                 cachep.id,
-                EventKind::ObjectsMoved { from: Place::Shared(node as u16), to: Place::CpuArray(ac.cpu as u16), count: moved as u32 },
+                EventKind::ObjectsMoved {
+                    from: Place::Shared(node as u16),
+                    to: Place::CpuArray(ac.cpu as u16),
+                    count: moved as u32,
+                },
             );
         }
         moved
@@ -347,7 +398,14 @@ impl<'m, P: Platform> Context<'m, P> {
             l.free_objects -= avail;
         });
         for (id, from, to, count) in moves {
-            self.trace(cachep.id, EventKind::ObjectsMoved { from: Place::Slab, to: Place::CpuArray(ac.cpu as u16), count });
+            self.trace(
+                cachep.id,
+                EventKind::ObjectsMoved {
+                    from: Place::Slab,
+                    to: Place::CpuArray(ac.cpu as u16),
+                    count,
+                },
+            );
             if from != to {
                 self.trace(cachep.id, EventKind::ListMove { slab: id, from, to });
             }
@@ -379,12 +437,22 @@ impl<'m, P: Platform> Context<'m, P> {
                     }
                 };
                 let slab = l.slabs.get_mut(id).expect("listed slab exists");
-                assert!(slab.inuse < num, "____cache_alloc_node: BUG_ON(slabp->inuse == num)");
+                assert!(
+                    slab.inuse < num,
+                    "____cache_alloc_node: BUG_ON(slabp->inuse == num)"
+                );
                 let obj = slab.slab_get_obj(size, num);
                 let full = slab.is_full(num);
                 l.free_objects -= 1;
                 l.slabs.list_del(id);
-                l.slabs.list_add(id, if full { ListKind::Full } else { ListKind::Partial });
+                l.slabs.list_add(
+                    id,
+                    if full {
+                        ListKind::Full
+                    } else {
+                        ListKind::Partial
+                    },
+                );
                 Some(obj)
             });
             drop(lock);

@@ -30,7 +30,12 @@ pub struct ArrayCache {
 impl ArrayCache {
     /// `alloc_arraycache(node, limit, batch)`: an empty array.
     pub fn new(limit: usize, batchcount: usize) -> Self {
-        ArrayCache { limit, batchcount, touched: false, entry: Vec::with_capacity(limit.min(4096)) }
+        ArrayCache {
+            limit,
+            batchcount,
+            touched: false,
+            entry: Vec::with_capacity(limit.min(4096)),
+        }
     }
 
     /// `avail`.
@@ -42,7 +47,9 @@ impl ArrayCache {
     /// `ac->entry[--ac->avail]`. Panics if empty (the kernel would read garbage).
     #[inline]
     pub fn pop(&mut self) -> u64 {
-        self.entry.pop().expect("array_cache underflow: pop with avail == 0")
+        self.entry
+            .pop()
+            .expect("array_cache underflow: pop with avail == 0")
     }
 
     /// `ac->entry[ac->avail++] = objp`. The caller checked `avail < limit`; a push past
@@ -63,7 +70,11 @@ impl ArrayCache {
     /// returns them. With `flusharray-no-shift` the survivors are not shifted: the array
     /// keeps its first `avail - n` entries, i.e. the ones just handed out.
     pub fn take_bottom(&mut self, n: usize, mutations: MutationSet) -> Vec<u64> {
-        assert!(n <= self.entry.len(), "array_cache: taking {n} of {} entries", self.entry.len());
+        assert!(
+            n <= self.entry.len(),
+            "array_cache: taking {n} of {} entries",
+            self.entry.len()
+        );
         let taken: Vec<u64> = self.entry[..n].to_vec();
         if mutations.has(Mutation::FlusharrayNoShift) {
             let keep = self.entry.len() - n;
@@ -109,7 +120,10 @@ mod tests {
         from.entry.extend([1, 2, 3, 4, 5]);
         let mut to = ArrayCache::new(4, 2);
         to.entry.push(9);
-        assert_eq!(transfer_objects(&mut to, &mut from, 10, MutationSet::NONE), 3);
+        assert_eq!(
+            transfer_objects(&mut to, &mut from, 10, MutationSet::NONE),
+            3
+        );
         assert_eq!(to.entry, vec![9, 3, 4, 5]);
         assert_eq!(from.entry, vec![1, 2]);
     }
@@ -119,7 +133,10 @@ mod tests {
         let mut from = ArrayCache::new(8, 4);
         from.entry.extend([1, 2, 3, 4, 5]);
         let mut to = ArrayCache::new(8, 2);
-        assert_eq!(transfer_objects(&mut to, &mut from, 2, MutationSet::NONE), 2);
+        assert_eq!(
+            transfer_objects(&mut to, &mut from, 2, MutationSet::NONE),
+            2
+        );
         assert_eq!(to.entry, vec![4, 5]);
     }
 
@@ -142,6 +159,10 @@ mod tests {
         let mut ac = ArrayCache::new(8, 4);
         ac.entry.extend([1, 2, 3, 4, 5]);
         ac.take_bottom(2, MutationSet::only(Mutation::FlusharrayNoShift));
-        assert_eq!(ac.entry, vec![1, 2, 3], "no-shift keeps the flushed entries");
+        assert_eq!(
+            ac.entry,
+            vec![1, 2, 3],
+            "no-shift keeps the flushed entries"
+        );
     }
 }

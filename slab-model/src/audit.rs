@@ -72,7 +72,10 @@ impl AuditReport {
     /// Panics with the first violation (what loom and shuttle then report).
     pub fn assert_ok(&self) {
         if let Some(v) = self.violations.first() {
-            panic!("audit: {v} ({} violation(s) in total)", self.violations.len());
+            panic!(
+                "audit: {v} ({} violation(s) in total)",
+                self.violations.len()
+            );
         }
     }
     /// Whether some violation has this invariant name.
@@ -84,7 +87,11 @@ impl AuditReport {
 impl fmt::Display for AuditReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_ok() {
-            return write!(f, "audit ok: {} slabs, {} objects", self.slabs, self.objects);
+            return write!(
+                f,
+                "audit ok: {} slabs, {} objects",
+                self.slabs, self.objects
+            );
         }
         for v in &self.violations {
             writeln!(f, "{v}")?;
@@ -98,10 +105,25 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
-    fn push(&mut self, invariant: &'static str, cache: &str, node: Option<usize>, slab: Option<u64>, object: Option<u64>, detail: String) {
+    fn push(
+        &mut self,
+        invariant: &'static str,
+        cache: &str,
+        node: Option<usize>,
+        slab: Option<u64>,
+        object: Option<u64>,
+        detail: String,
+    ) {
         // Bounded: one broken structure can produce thousands of identical findings.
         if self.v.len() < 64 {
-            self.v.push(Violation { invariant, cache: Some(cache.to_string()), node, slab, object, detail });
+            self.v.push(Violation {
+                invariant,
+                cache: Some(cache.to_string()),
+                node,
+                slab,
+                object,
+                detail,
+            });
         }
     }
 }
@@ -124,7 +146,15 @@ impl<P: Platform> Machine<P> {
         let shadow: BTreeMap<u64, (u32, Owner)> = self.shadow().objects.clone();
         let mut slab_blocks: BTreeMap<u64, u32> = BTreeMap::new(); // head pfn -> order
         for cachep in self.all_caches() {
-            self.audit_cache(&cachep, &ctx, &tokens, &shadow, &mut slab_blocks, &mut out, &mut report);
+            self.audit_cache(
+                &cachep,
+                &ctx,
+                &tokens,
+                &shadow,
+                &mut slab_blocks,
+                &mut out,
+                &mut report,
+            );
         }
         drop(tokens);
         self.audit_memory(&slab_blocks, &mut out);
@@ -149,25 +179,55 @@ impl<P: Platform> Machine<P> {
         let size = geo.size;
         let t = cachep.tunables();
         if t.batchcount == 0 || t.batchcount > t.limit {
-            out.push("tunables", name, None, None, None, format!("batchcount {} not in 1..=limit {}", t.batchcount, t.limit));
+            out.push(
+                "tunables",
+                name,
+                None,
+                None,
+                None,
+                format!("batchcount {} not in 1..=limit {}", t.batchcount, t.limit),
+            );
         }
         // Where every object is: handed out (slab view) vs the places that may hold it.
         let mut allocated_from_slab: BTreeSet<u64> = BTreeSet::new();
         let mut placed: BTreeMap<u64, &'static str> = BTreeMap::new();
         let mut place = |out: &mut Out<'_>, obj: u64, what: &'static str, node: Option<usize>| {
             if let Some(prev) = placed.insert(obj, what) {
-                out.push("conservation", name, node, None, Some(obj), format!("object is both in {prev} and in {what}"));
+                out.push(
+                    "conservation",
+                    name,
+                    node,
+                    None,
+                    Some(obj),
+                    format!("object is both in {prev} and in {what}"),
+                );
             }
         };
         for (cpu, tok) in tokens.iter().enumerate() {
             let ac = cachep.cpu_cache_get(tok);
             let entries = cachep.ac(tok, ac, |a| {
                 if a.avail() > a.limit {
-                    out.push("array-bounds", name, None, None, None, format!("cpu{cpu} array avail {} > limit {}", a.avail(), a.limit));
+                    out.push(
+                        "array-bounds",
+                        name,
+                        None,
+                        None,
+                        None,
+                        format!("cpu{cpu} array avail {} > limit {}", a.avail(), a.limit),
+                    );
                 }
                 if a.limit != t.limit || a.batchcount != t.batchcount {
-                    out.push("array-tunables", name, None, None, None,
-                        format!("cpu{cpu} array limit/batch {}/{} but cache tunables {}/{}", a.limit, a.batchcount, t.limit, t.batchcount));
+                    out.push(
+                        "array-tunables",
+                        name,
+                        None,
+                        None,
+                        None,
+                        format!(
+                            "cpu{cpu} array limit/batch {}/{} but cache tunables {}/{}",
+                            a.limit, a.batchcount, t.limit, t.batchcount
+                        ),
+                    );
                 }
                 a.entry.clone()
             });
@@ -199,14 +259,29 @@ impl<P: Platform> Machine<P> {
                             ListKind::None => true,
                         };
                         if !ok {
-                            out.push("slab-list-placement", name, Some(node), Some(id), None,
-                                format!("slab with inuse {} of {num} is on {kind}", s.inuse));
+                            out.push(
+                                "slab-list-placement",
+                                name,
+                                Some(node),
+                                Some(id),
+                                None,
+                                format!("slab with inuse {} of {num} is on {kind}", s.inuse),
+                            );
                         }
                     }
                 }
                 if walked != l.slabs.len() {
-                    out.push("slab-on-no-list", name, Some(node), None, None,
-                        format!("{} slabs belong to the node but {walked} are on its lists", l.slabs.len()));
+                    out.push(
+                        "slab-on-no-list",
+                        name,
+                        Some(node),
+                        None,
+                        None,
+                        format!(
+                            "{} slabs belong to the node but {walked} are on its lists",
+                            l.slabs.len()
+                        ),
+                    );
                 }
                 for s in l.slabs.iter() {
                     total_slabs += 1;
@@ -220,40 +295,105 @@ impl<P: Platform> Machine<P> {
                     };
                     free_sum += free.len();
                     if s.node != node {
-                        out.push("slab-node", name, Some(node), Some(s.pfn), None, format!("slab records node{} but is on node{node}'s lists", s.node));
+                        out.push(
+                            "slab-node",
+                            name,
+                            Some(node),
+                            Some(s.pfn),
+                            None,
+                            format!("slab records node{} but is on node{node}'s lists", s.node),
+                        );
                     }
                     // Layout: objects inside the slab, aligned, after the management data.
                     let slab_end = s.base + ((self.profile().page_size as u64) << geo.gfporder);
                     if s.s_mem != s.base + s.colouroff as u64 {
-                        out.push("slab-layout", name, Some(node), Some(s.pfn), None, "s_mem != base + colouroff".into());
+                        out.push(
+                            "slab-layout",
+                            name,
+                            Some(node),
+                            Some(s.pfn),
+                            None,
+                            "s_mem != base + colouroff".into(),
+                        );
                     }
                     let mgmt = if geo.off_slab() { 0 } else { geo.mgmt_size };
                     let colour_area = s.colouroff - mgmt;
-                    if colour_area % geo.colour_off.max(1) != 0 || colour_area / geo.colour_off.max(1) >= geo.colour.max(1) {
-                        out.push("slab-layout", name, Some(node), Some(s.pfn), None,
-                            format!("colour area {colour_area} is not a colour below {} times {}", geo.colour.max(1), geo.colour_off));
+                    if colour_area % geo.colour_off.max(1) != 0
+                        || colour_area / geo.colour_off.max(1) >= geo.colour.max(1)
+                    {
+                        out.push(
+                            "slab-layout",
+                            name,
+                            Some(node),
+                            Some(s.pfn),
+                            None,
+                            format!(
+                                "colour area {colour_area} is not a colour below {} times {}",
+                                geo.colour.max(1),
+                                geo.colour_off
+                            ),
+                        );
                     }
                     if s.s_mem + (num * size) as u64 > slab_end {
-                        out.push("slab-layout", name, Some(node), Some(s.pfn), None, "objects extend past the slab's pages".into());
+                        out.push(
+                            "slab-layout",
+                            name,
+                            Some(node),
+                            Some(s.pfn),
+                            None,
+                            "objects extend past the slab's pages".into(),
+                        );
                     }
                     if !geo.off_slab() && s.mgmt_addr + geo.mgmt_size as u64 > s.s_mem {
-                        out.push("slab-layout", name, Some(node), Some(s.pfn), None, "on-slab management overlaps object 0".into());
+                        out.push(
+                            "slab-layout",
+                            name,
+                            Some(node),
+                            Some(s.pfn),
+                            None,
+                            "on-slab management overlaps object 0".into(),
+                        );
                     }
                     if (s.s_mem + geo.obj_offset as u64) % geo.align.max(1) as u64 != 0 {
-                        out.push("object-alignment", name, Some(node), Some(s.pfn), None,
-                            format!("s_mem {:#x} is not {}-aligned", s.s_mem, geo.align));
+                        out.push(
+                            "object-alignment",
+                            name,
+                            Some(node),
+                            Some(s.pfn),
+                            None,
+                            format!("s_mem {:#x} is not {}-aligned", s.s_mem, geo.align),
+                        );
                     }
                     let want_ctor = u8::from(cachep.ctor);
                     if let Some(i) = s.ctor_runs.iter().position(|&c| c != want_ctor) {
-                        out.push("ctor-once", name, Some(node), Some(s.pfn), Some(s.index_to_obj(size, i)),
-                            format!("constructor ran {} times on object {i} (expected {want_ctor})", s.ctor_runs[i]));
+                        out.push(
+                            "ctor-once",
+                            name,
+                            Some(node),
+                            Some(s.pfn),
+                            Some(s.index_to_obj(size, i)),
+                            format!(
+                                "constructor ran {} times on object {i} (expected {want_ctor})",
+                                s.ctor_runs[i]
+                            ),
+                        );
                     }
                     if s.mgmt_off_slab {
-                        let ok = matches!(shadow.get(&s.mgmt_addr), Some((_, Owner::SlabDescriptor)));
-                        let ok = ok && (geo.descriptor == DescriptorSource::SelfCache || cachep.desc_cache.is_some());
+                        let ok =
+                            matches!(shadow.get(&s.mgmt_addr), Some((_, Owner::SlabDescriptor)));
+                        let ok = ok
+                            && (geo.descriptor == DescriptorSource::SelfCache
+                                || cachep.desc_cache.is_some());
                         if !ok {
-                            out.push("offslab-descriptor", name, Some(node), Some(s.pfn), Some(s.mgmt_addr),
-                                "off-slab descriptor is not a live object of the descriptor cache".into());
+                            out.push(
+                                "offslab-descriptor",
+                                name,
+                                Some(node),
+                                Some(s.pfn),
+                                Some(s.mgmt_addr),
+                                "off-slab descriptor is not a live object of the descriptor cache"
+                                    .into(),
+                            );
                         }
                     }
                     // Page back-pointers.
@@ -261,50 +401,119 @@ impl<P: Platform> Machine<P> {
                         let mem = self.mem();
                         for p in 0..(1u64 << geo.gfporder) {
                             let ok = mem.page(s.pfn + p).is_some_and(|r| {
-                                r.flags & PG_SLAB != 0 && r.slab_cache == Some(cachep.id) && r.slab == Some(s.pfn) && r.s_mem == s.s_mem
+                                r.flags & PG_SLAB != 0
+                                    && r.slab_cache == Some(cachep.id)
+                                    && r.slab == Some(s.pfn)
+                                    && r.s_mem == s.s_mem
                             });
                             if !ok {
-                                out.push("page-backpointers", name, Some(node), Some(s.pfn), None,
-                                    format!("struct page of pfn {:#x} does not point back to this slab", s.pfn + p));
+                                out.push(
+                                    "page-backpointers",
+                                    name,
+                                    Some(node),
+                                    Some(s.pfn),
+                                    None,
+                                    format!(
+                                        "struct page of pfn {:#x} does not point back to this slab",
+                                        s.pfn + p
+                                    ),
+                                );
                             }
                             if mem.page(s.pfn + p).is_some_and(|r| r.node as usize != node) {
-                                out.push("slab-node", name, Some(node), Some(s.pfn), None, "slab pages belong to another node".into());
+                                out.push(
+                                    "slab-node",
+                                    name,
+                                    Some(node),
+                                    Some(s.pfn),
+                                    None,
+                                    "slab pages belong to another node".into(),
+                                );
                             }
                         }
                     }
                     let free: BTreeSet<usize> = free.into_iter().collect();
                     for i in 0..num {
                         if !free.contains(&i) {
-                            allocated_from_slab.insert(s.index_to_obj(size, i) + geo.obj_offset as u64);
+                            allocated_from_slab
+                                .insert(s.index_to_obj(size, i) + geo.obj_offset as u64);
                         }
                     }
                 }
                 if free_sum != l.free_objects {
-                    out.push("free_objects", name, Some(node), None, None,
-                        format!("free_objects {} but the slabs hold {free_sum} free objects", l.free_objects));
+                    out.push(
+                        "free_objects",
+                        name,
+                        Some(node),
+                        None,
+                        None,
+                        format!(
+                            "free_objects {} but the slabs hold {free_sum} free objects",
+                            l.free_objects
+                        ),
+                    );
                 }
                 if l.colour_next != 0 && l.colour_next >= geo.colour {
-                    out.push("colour_next", name, Some(node), None, None, format!("colour_next {} >= colour {}", l.colour_next, geo.colour));
+                    out.push(
+                        "colour_next",
+                        name,
+                        Some(node),
+                        None,
+                        None,
+                        format!("colour_next {} >= colour {}", l.colour_next, geo.colour),
+                    );
                 }
                 let want_limit = crate::geometry::free_limit(self.profile(), node, &t, num);
                 if l.free_limit != want_limit {
-                    out.push("free_limit", name, Some(node), None, None, format!("free_limit {} but the formula gives {want_limit}", l.free_limit));
+                    out.push(
+                        "free_limit",
+                        name,
+                        Some(node),
+                        None,
+                        None,
+                        format!(
+                            "free_limit {} but the formula gives {want_limit}",
+                            l.free_limit
+                        ),
+                    );
                 }
                 match (&l.shared, t.shared) {
                     (Some(sh), s) => {
                         if sh.limit != s * t.batchcount {
-                            out.push("shared-array-bounds", name, Some(node), None, None,
-                                format!("shared limit {} != shared {s} x batchcount {}", sh.limit, t.batchcount));
+                            out.push(
+                                "shared-array-bounds",
+                                name,
+                                Some(node),
+                                None,
+                                None,
+                                format!(
+                                    "shared limit {} != shared {s} x batchcount {}",
+                                    sh.limit, t.batchcount
+                                ),
+                            );
                         }
                         if sh.avail() > sh.limit {
-                            out.push("shared-array-bounds", name, Some(node), None, None, format!("shared avail {} > limit {}", sh.avail(), sh.limit));
+                            out.push(
+                                "shared-array-bounds",
+                                name,
+                                Some(node),
+                                None,
+                                None,
+                                format!("shared avail {} > limit {}", sh.avail(), sh.limit),
+                            );
                         }
                         for &o in &sh.entry {
                             place(out, o, "a shared array", Some(node));
                         }
                     }
                     (None, s) if s > 0 => {
-                        out.push("shared-array-bounds", name, Some(node), None, None, format!("shared factor {s} but no shared array"));
+                        out.push(
+                            "shared-array-bounds",
+                            name,
+                            Some(node),
+                            None,
+                            None,
+                            format!("shared factor {s} but no shared array"),
+                        );
                     }
                     _ => {}
                 }
@@ -312,23 +521,53 @@ impl<P: Platform> Machine<P> {
         }
         for (&o, &(cid, owner)) in shadow.iter() {
             if cid == cachep.id {
-                place(out, o, if owner == Owner::Caller { "a caller's hands" } else { "an off-slab descriptor" }, None);
+                place(
+                    out,
+                    o,
+                    if owner == Owner::Caller {
+                        "a caller's hands"
+                    } else {
+                        "an off-slab descriptor"
+                    },
+                    None,
+                );
             }
         }
         // Conservation: the objects the slabs consider allocated are exactly the ones
         // that are somewhere.
         for (&o, &what) in &placed {
             if !allocated_from_slab.contains(&o) {
-                out.push("conservation", name, None, None, Some(o), format!("object in {what} is free in its slab (or not an object)"));
+                out.push(
+                    "conservation",
+                    name,
+                    None,
+                    None,
+                    Some(o),
+                    format!("object in {what} is free in its slab (or not an object)"),
+                );
             }
         }
         for &o in &allocated_from_slab {
             if !placed.contains_key(&o) {
-                out.push("conservation", name, None, None, Some(o), "object allocated from its slab is nowhere (lost)".into());
+                out.push(
+                    "conservation",
+                    name,
+                    None,
+                    None,
+                    Some(o),
+                    "object allocated from its slab is nowhere (lost)".into(),
+                );
             }
         }
         if cachep.is_destroyed() && total_slabs > 0 {
-            out.push("destroyed-cache-owns-pages", name, None, None, None, format!("destroyed cache still has {total_slabs} slabs"));
+            out.push(
+                "destroyed-cache-owns-pages",
+                name,
+                None,
+                None,
+                None,
+                format!("destroyed cache still has {total_slabs} slabs"),
+            );
         }
         let _ = ctx;
         report.objects += allocated_from_slab.len();
@@ -341,8 +580,14 @@ impl<P: Platform> Machine<P> {
             if rec.flags & PG_SLAB != 0 {
                 let head = rec.slab.unwrap_or(rec.compound_head);
                 if !slab_blocks.contains_key(&head) {
-                    out.push("pg-slab", "(memory)", Some(rec.node as usize), Some(head), None,
-                        format!("pfn {pfn:#x} is PG_slab but belongs to no live slab"));
+                    out.push(
+                        "pg-slab",
+                        "(memory)",
+                        Some(rec.node as usize),
+                        Some(head),
+                        None,
+                        format!("pfn {pfn:#x} is PG_slab but belongs to no live slab"),
+                    );
                 }
             }
         }
@@ -363,7 +608,14 @@ impl<P: Platform> Machine<P> {
         }
         for &pfn in slab_blocks.keys() {
             if !seen.contains(&pfn) {
-                out.push("page-double-free", "(memory)", None, Some(pfn), None, "slab pages are not allocated in the page allocator".into());
+                out.push(
+                    "page-double-free",
+                    "(memory)",
+                    None,
+                    Some(pfn),
+                    None,
+                    "slab pages are not allocated in the page allocator".into(),
+                );
             }
         }
     }

@@ -86,7 +86,12 @@ impl<P: Platform> KmemCache<P> {
             gfpflags = gfpflags | Gfp::COMP;
         }
         let cpu_slots = (0..profile.cpus)
-            .map(|_| P::Cell::new(CpuSlot { ac: ArrayCache::new(t.limit, t.batchcount), generation: 0 }))
+            .map(|_| {
+                P::Cell::new(CpuSlot {
+                    ac: ArrayCache::new(t.limit, t.batchcount),
+                    generation: 0,
+                })
+            })
             .collect();
         let nodes = (0..profile.nodes)
             .map(|n| {
@@ -101,7 +106,8 @@ impl<P: Platform> KmemCache<P> {
                         free_objects: 0,
                         free_limit: crate::geometry::free_limit(profile, n, &t, geo.num),
                         colour_next: 0,
-                        shared: (t.shared > 0).then(|| ArrayCache::new(t.shared * t.batchcount, BAADF00D)),
+                        shared: (t.shared > 0)
+                            .then(|| ArrayCache::new(t.shared * t.batchcount, BAADF00D)),
                         next_reap: jiffies + REAPTIMEOUT_NODE + stagger,
                         free_touched: false,
                     },
@@ -127,7 +133,10 @@ impl<P: Platform> KmemCache<P> {
     #[inline]
     pub fn cpu_cache_get(&self, irq: &IrqOff<'_, P>) -> AcRef {
         let generation = self.cpu_slots[irq.cpu()].with(|s| s.generation);
-        AcRef { cpu: irq.cpu(), generation }
+        AcRef {
+            cpu: irq.cpu(),
+            generation,
+        }
     }
 
     /// Dereferences an `ac` pointer with interrupts off on its CPU (`check_irq_off`). A
@@ -190,7 +199,12 @@ impl<P: Platform> KmemCache<P> {
     }
 
     /// Same, without the CPU's irq protection (`tune-frees-array-early`).
-    pub(crate) fn swap_cpu_array_racy(&self, cpu: usize, held: bool, new: ArrayCache) -> ArrayCache {
+    pub(crate) fn swap_cpu_array_racy(
+        &self,
+        cpu: usize,
+        held: bool,
+        new: ArrayCache,
+    ) -> ArrayCache {
         if !P::TRACKS_CAUSALITY && held {
             panic!(
                 "data race: do_tune_cpucache replaces cpu{cpu}'s array_cache of cache {} while cpu{cpu} is using it (interrupts off)",

@@ -28,7 +28,11 @@ pub struct Cpu<P: Platform> {
 impl<P: Platform> Cpu<P> {
     /// A CPU with interrupts enabled.
     pub fn new(id: usize, node: usize) -> Self {
-        Cpu { id, node, irq: P::Mutex::new(()) }
+        Cpu {
+            id,
+            node,
+            irq: P::Mutex::new(()),
+        }
     }
 }
 
@@ -75,9 +79,19 @@ pub struct Context<'m, P: Platform> {
 
 impl<'m, P: Platform> Context<'m, P> {
     pub(crate) fn new(m: &'m Machine<P>, kind: ContextKind, cpu: usize, name: &str) -> Self {
-        assert!(cpu < m.cpus().len(), "context {name} on cpu{cpu}: no such CPU");
+        assert!(
+            cpu < m.cpus().len(),
+            "context {name} on cpu{cpu}: no such CPU"
+        );
         let trace_id = m.trace.register_context(name);
-        Context { m, kind, cpu, migrations: VecDeque::new(), trace_id, grow_depth: 0 }
+        Context {
+            m,
+            kind,
+            cpu,
+            migrations: VecDeque::new(),
+            trace_id,
+            grow_depth: 0,
+        }
     }
 
     /// The machine.
@@ -122,12 +136,19 @@ impl<'m, P: Platform> Context<'m, P> {
     pub fn local_irq_disable(&self) -> IrqOff<'m, P> {
         let g = self.m.cpus()[self.cpu].irq.lock();
         self.trace(u32::MAX, EventKind::IrqOff);
-        IrqOff { cpu: self.cpu, _guard: g }
+        IrqOff {
+            cpu: self.cpu,
+            _guard: g,
+        }
     }
 
     /// `local_irq_enable()`.
     pub fn local_irq_enable(&self, irq: IrqOff<'m, P>) {
-        assert_eq!(irq.cpu, self.cpu, "local_irq_enable on cpu{} with cpu{}'s token", self.cpu, irq.cpu);
+        assert_eq!(
+            irq.cpu, self.cpu,
+            "local_irq_enable on cpu{} with cpu{}'s token",
+            self.cpu, irq.cpu
+        );
         drop(irq);
         self.trace(u32::MAX, EventKind::IrqOn);
     }
@@ -147,8 +168,16 @@ impl<'m, P: Platform> Context<'m, P> {
             }
         }
         let g = self.m.cpus()[self.cpu].irq.lock();
-        self.trace(cache, EventKind::IrqWindowClose { cpu: self.cpu as u16 });
-        IrqOff { cpu: self.cpu, _guard: g }
+        self.trace(
+            cache,
+            EventKind::IrqWindowClose {
+                cpu: self.cpu as u16,
+            },
+        );
+        IrqOff {
+            cpu: self.cpu,
+            _guard: g,
+        }
     }
 
     /// Takes another CPU's irq token: `on_each_cpu` running a function on CPU `cpu` with

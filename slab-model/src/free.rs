@@ -22,7 +22,11 @@ impl<'m, P: Platform> Context<'m, P> {
     /// (`obj_to_index` round trip), belong to `expected` when given (`kmem_cache_free`'s
     /// cache), and be currently allocated to a caller (else it is a double free). Returns
     /// the owning cache (`virt_to_cache`).
-    pub(crate) fn check_free(&self, expected: Option<&KmemCache<P>>, objp: u64) -> Result<Arc<KmemCache<P>>, SlabError> {
+    pub(crate) fn check_free(
+        &self,
+        expected: Option<&KmemCache<P>>,
+        objp: u64,
+    ) -> Result<Arc<KmemCache<P>>, SlabError> {
         let rec = {
             let mem = self.m.mem();
             let Some(pfn) = mem.virt_to_pfn(objp).filter(|&p| mem.pfn_valid(p)) else {
@@ -36,7 +40,11 @@ impl<'m, P: Platform> Context<'m, P> {
         let cachep = self.m.cache_by_id(rec.slab_cache.expect("checked"));
         if let Some(e) = expected {
             if e.id != cachep.id {
-                return Err(SlabError::WrongCache { addr: objp, expected: e.name.clone(), actual: cachep.name.clone() });
+                return Err(SlabError::WrongCache {
+                    addr: objp,
+                    expected: e.name.clone(),
+                    actual: cachep.name.clone(),
+                });
             }
         }
         if cachep.is_destroyed() {
@@ -44,13 +52,24 @@ impl<'m, P: Platform> Context<'m, P> {
         }
         let size = cachep.size() as u64;
         let start = rec.s_mem + cachep.geo.obj_offset as u64;
-        let inside = objp >= start && (objp - start) % size == 0 && ((objp - start) / size) < cachep.num() as u64;
+        let inside = objp >= start
+            && (objp - start) % size == 0
+            && ((objp - start) / size) < cachep.num() as u64;
         if !inside {
-            return Err(SlabError::NotObjectStart { cache: cachep.name.clone(), addr: objp });
+            return Err(SlabError::NotObjectStart {
+                cache: cachep.name.clone(),
+                addr: objp,
+            });
         }
         match self.m.shadow().objects.get(&objp) {
-            None => Err(SlabError::DoubleFree { cache: cachep.name.clone(), addr: objp }),
-            Some((_, Owner::SlabDescriptor)) => Err(SlabError::NotOwned { cache: cachep.name.clone(), addr: objp }),
+            None => Err(SlabError::DoubleFree {
+                cache: cachep.name.clone(),
+                addr: objp,
+            }),
+            Some((_, Owner::SlabDescriptor)) => Err(SlabError::NotOwned {
+                cache: cachep.name.clone(),
+                addr: objp,
+            }),
             Some((_, Owner::Caller)) => Ok(cachep),
         }
     }
@@ -62,7 +81,13 @@ impl<'m, P: Platform> Context<'m, P> {
         self.trace(cachep.id, EventKind::Enter("kmem_cache_free"));
         let irq = self.local_irq_disable();
         self.m.shadow().remove(objp);
-        self.trace(cachep.id, EventKind::Object { addr: objp, alloc: false });
+        self.trace(
+            cachep.id,
+            EventKind::Object {
+                addr: objp,
+                alloc: false,
+            },
+        );
         self.__cache_free(cachep, objp, &irq);
         self.local_irq_enable(irq);
         self.m.audit_after_op();
@@ -94,7 +119,14 @@ impl<'m, P: Platform> Context<'m, P> {
             self.cache_flusharray(cachep, irq);
         }
         cachep.ac(irq, ac, |a| a.push(objp));
-        self.trace(cachep.id, EventKind::ObjectsMoved { from: Place::Caller, to: Place::CpuArray(irq.cpu() as u16), count: 1 });
+        self.trace(
+            cachep.id,
+            EventKind::ObjectsMoved {
+                from: Place::Caller,
+                to: Place::CpuArray(irq.cpu() as u16),
+                count: 1,
+            },
+        );
     }
 
     /// `cache_flusharray(cachep, ac)` (eras A, B), interrupts off, takes `list_lock`:
@@ -130,7 +162,11 @@ impl<'m, P: Platform> Context<'m, P> {
         if let Some(moved) = to_shared {
             self.trace(
                 cachep.id,
-                EventKind::ObjectsMoved { from: Place::CpuArray(irq.cpu() as u16), to: Place::Shared(node as u16), count: moved as u32 },
+                EventKind::ObjectsMoved {
+                    from: Place::CpuArray(irq.cpu() as u16),
+                    to: Place::Shared(node as u16),
+                    count: moved as u32,
+                },
             );
             doomed = Vec::new();
         } else {
@@ -156,7 +192,13 @@ impl<'m, P: Platform> Context<'m, P> {
     /// Drops `list_lock` and destroys the slabs `free_block` gave up: era A destroys them
     /// *inside* the locked section (as 2.6.x `free_block` did), era B after unlocking
     /// (`slabs_destroy`, 2014).
-    pub(crate) fn destroy_doomed(&self, cachep: &KmemCache<P>, doomed: Vec<Slab>, lock: NodeLock<'_, P>, irq: &IrqOff<'m, P>) {
+    pub(crate) fn destroy_doomed(
+        &self,
+        cachep: &KmemCache<P>,
+        doomed: Vec<Slab>,
+        lock: NodeLock<'_, P>,
+        irq: &IrqOff<'m, P>,
+    ) {
         match self.m.era() {
             Era::A => {
                 for s in doomed {
@@ -179,7 +221,13 @@ impl<'m, P: Platform> Context<'m, P> {
     /// when `free_objects > free_limit` — is unlinked for destruction (`free_objects -=
     /// num`); a slab still in use goes to the tail of `slabs_partial`. Returns the slabs
     /// to destroy (the caller destroys them per era, see [`Self::destroy_doomed`]).
-    pub(crate) fn free_block(&self, cachep: &KmemCache<P>, objpp: &[u64], node: usize, access: &Access<'_, '_, P>) -> Vec<Slab> {
+    pub(crate) fn free_block(
+        &self,
+        cachep: &KmemCache<P>,
+        objpp: &[u64],
+        node: usize,
+        access: &Access<'_, '_, P>,
+    ) -> Vec<Slab> {
         self.trace(cachep.id, EventKind::Enter("free_block"));
         let num = cachep.num();
         let reciprocal = cachep.geo.reciprocal_size;
@@ -188,10 +236,15 @@ impl<'m, P: Platform> Context<'m, P> {
             objpp
                 .iter()
                 .map(|&o| {
-                    let pfn = mem.virt_to_pfn(o).unwrap_or_else(|| panic!("free_block: {o:#x} is not memory"));
-                    mem.page(pfn)
-                        .and_then(|r| r.slab)
-                        .unwrap_or_else(|| panic!("free_block: {o:#x} of cache {} is not in a slab page", cachep.name))
+                    let pfn = mem
+                        .virt_to_pfn(o)
+                        .unwrap_or_else(|| panic!("free_block: {o:#x} is not memory"));
+                    mem.page(pfn).and_then(|r| r.slab).unwrap_or_else(|| {
+                        panic!(
+                            "free_block: {o:#x} of cache {} is not in a slab page",
+                            cachep.name
+                        )
+                    })
                 })
                 .collect()
         };
@@ -201,7 +254,10 @@ impl<'m, P: Platform> Context<'m, P> {
             for (&objp, &id) in objpp.iter().zip(&slab_ids) {
                 let from = l.slabs.list_del(id);
                 let slab = l.slabs.get_mut(id).unwrap_or_else(|| {
-                    panic!("free_block: slab@{id:#x} of {objp:#x} is not on node{node} of cache {}", cachep.name)
+                    panic!(
+                        "free_block: slab@{id:#x} of {objp:#x} is not on node{node} of cache {}",
+                        cachep.name
+                    )
                 });
                 let objnr = slab.obj_to_index(reciprocal, objp - cachep.geo.obj_offset as u64);
                 slab.slab_put_obj(objnr);
@@ -224,7 +280,14 @@ impl<'m, P: Platform> Context<'m, P> {
                 }
             }
         });
-        self.trace(cachep.id, EventKind::ObjectsMoved { from: Place::CpuArray(self.cpu() as u16), to: Place::Slab, count: objpp.len() as u32 });
+        self.trace(
+            cachep.id,
+            EventKind::ObjectsMoved {
+                from: Place::CpuArray(self.cpu() as u16),
+                to: Place::Slab,
+                count: objpp.len() as u32,
+            },
+        );
         for (id, from, to) in moves {
             self.trace(cachep.id, EventKind::ListMove { slab: id, from, to });
         }
@@ -237,7 +300,12 @@ impl<'m, P: Platform> Context<'m, P> {
     fn free_block_racy(&self, cachep: &KmemCache<P>, objpp: &[u64], node: usize) -> Vec<Slab> {
         let mut doomed = Vec::new();
         for &o in objpp {
-            doomed.extend(self.free_block(cachep, &[o], node, &Access::Racy("cache_flusharray free_block")));
+            doomed.extend(self.free_block(
+                cachep,
+                &[o],
+                node,
+                &Access::Racy("cache_flusharray free_block"),
+            ));
             P::yield_now();
         }
         doomed

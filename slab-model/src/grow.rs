@@ -94,9 +94,12 @@ impl<'m, P: Platform> Context<'m, P> {
         }
 
         let ok = 'grow: {
-            let Some(pfn) = self.kmem_getpages(cachep, local_flags, nodeid) else { break 'grow false };
+            let Some(pfn) = self.kmem_getpages(cachep, local_flags, nodeid) else {
+                break 'grow false;
+            };
             let mgmt_flags = Gfp(local_flags.0 & !Gfp::CONSTRAINT_MASK.0);
-            let (slab, irq_back) = self.alloc_slabmgmt(cachep, pfn, offset, mgmt_flags, nodeid, irq.take());
+            let (slab, irq_back) =
+                self.alloc_slabmgmt(cachep, pfn, offset, mgmt_flags, nodeid, irq.take());
             irq = irq_back;
             let Some(mut slab) = slab else {
                 // opps1:
@@ -113,14 +116,27 @@ impl<'m, P: Platform> Context<'m, P> {
             };
             let lock = n.spin_lock(&irq_now);
             let id = slab.pfn;
-            self.trace(cachep.id, EventKind::SlabCreated { slab: id, colour_offset: offset as u32 });
+            self.trace(
+                cachep.id,
+                EventKind::SlabCreated {
+                    slab: id,
+                    colour_offset: offset as u32,
+                },
+            );
             n.lists(&lock, |l| {
                 l.slabs.insert(slab);
                 l.slabs.list_add_tail(id, ListKind::Free);
                 l.free_objects += cachep.num();
             });
             drop(lock);
-            self.trace(cachep.id, EventKind::ListMove { slab: id, from: ListKind::None, to: ListKind::Free });
+            self.trace(
+                cachep.id,
+                EventKind::ListMove {
+                    slab: id,
+                    from: ListKind::None,
+                    to: ListKind::Free,
+                },
+            );
             irq = Some(irq_now);
             true
         };
@@ -136,7 +152,12 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `kmem_getpages(cachep, flags, nodeid)` (eras A, B): `2^gfporder` pages on
     /// `nodeid` with the cache's own gfp bits, accounted as (un)reclaimable slab pages,
     /// each marked `PG_slab`. Takes `zone->lock`. `None` when the page allocator refuses.
-    pub(crate) fn kmem_getpages(&self, cachep: &KmemCache<P>, flags: Gfp, nodeid: usize) -> Option<Pfn> {
+    pub(crate) fn kmem_getpages(
+        &self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+        nodeid: usize,
+    ) -> Option<Pfn> {
         let flags = flags | cachep.gfpflags;
         let kind = if cachep.geo.flags.contains(SlabFlags::RECLAIM_ACCOUNT) {
             SlabPageKind::Reclaimable
@@ -147,7 +168,9 @@ impl<'m, P: Platform> Context<'m, P> {
         let got = {
             let mut zone = crate::sync::Lock::lock(&self.m.zone);
             zone.alloc_pages_node(nodeid, order, flags, Some(kind))
-                .unwrap_or_else(|e| panic!("kmem_getpages: page allocator rejected a valid request: {e}"))
+                .unwrap_or_else(|e| {
+                    panic!("kmem_getpages: page allocator rejected a valid request: {e}")
+                })
         };
         let Some(pfn) = got else {
             self.trace(cachep.id, EventKind::PageAllocFailed { order: order as u8 });
@@ -174,15 +197,25 @@ impl<'m, P: Platform> Context<'m, P> {
         {
             let mut mem = self.m.mem();
             for i in 0..(1u64 << order) {
-                let rec = mem.page(pfn + i).copied().unwrap_or_else(|| panic!("kmem_freepages: no struct page for pfn {:#x}", pfn + i));
-                assert!(rec.flags & PG_SLAB != 0, "kmem_freepages: pfn {:#x} is not PG_slab", pfn + i);
+                let rec = mem.page(pfn + i).copied().unwrap_or_else(|| {
+                    panic!("kmem_freepages: no struct page for pfn {:#x}", pfn + i)
+                });
+                assert!(
+                    rec.flags & PG_SLAB != 0,
+                    "kmem_freepages: pfn {:#x} is not PG_slab",
+                    pfn + i
+                );
                 mem.clear_page(pfn + i);
             }
             mem.release_frames(pfn, 1 << order);
         }
         let mut zone = crate::sync::Lock::lock(&self.m.zone);
-        zone.free_pages(pfn, order)
-            .unwrap_or_else(|e| panic!("kmem_freepages: cache {}: {e} (page leaked or freed twice)", cachep.name));
+        zone.free_pages(pfn, order).unwrap_or_else(|e| {
+            panic!(
+                "kmem_freepages: cache {}: {e} (page leaked or freed twice)",
+                cachep.name
+            )
+        });
     }
 
     /// `alloc_slabmgmt(cachep, objp, colour_off, flags, nodeid)` (eras A, B): places the
@@ -202,11 +235,19 @@ impl<'m, P: Platform> Context<'m, P> {
         let geo = &cachep.geo;
         let base = self.m.mem().pfn_to_virt(pfn);
         let (mgmt_addr, off_slab, colouroff, irq) = match geo.descriptor {
-            DescriptorSource::OnSlab => (base + colour_off as u64, false, colour_off + geo.mgmt_size, irq),
+            DescriptorSource::OnSlab => (
+                base + colour_off as u64,
+                false,
+                colour_off + geo.mgmt_size,
+                irq,
+            ),
             DescriptorSource::General(_) | DescriptorSource::SelfCache => {
                 let desc: &KmemCache<P> = match geo.descriptor {
                     DescriptorSource::SelfCache => cachep,
-                    _ => cachep.desc_cache.as_deref().expect("off-slab cache has a descriptor cache"),
+                    _ => cachep
+                        .desc_cache
+                        .as_deref()
+                        .expect("off-slab cache has a descriptor cache"),
                 };
                 // The descriptor allocation must not be node-constrained beyond nodeid.
                 let dflags = Gfp(flags.0 & !Gfp::GFP_THISNODE.0);
@@ -231,11 +272,19 @@ impl<'m, P: Platform> Context<'m, P> {
         let freelist = match self.m.era() {
             Era::A => {
                 let end = bufctl_end(self.m.profile().bufctl_size);
-                Freelist::Bufctl { free: end, bufctl: vec![end; geo.num], end }
+                Freelist::Bufctl {
+                    free: end,
+                    bufctl: vec![end; geo.num],
+                    end,
+                }
             }
-            Era::B => Freelist::Stack { idx: vec![0; geo.num] },
+            Era::B => Freelist::Stack {
+                idx: vec![0; geo.num],
+            },
         };
-        let slab = Slab::new(pfn, nodeid, base, colouroff, s_mem, geo.num, mgmt_addr, off_slab, freelist);
+        let slab = Slab::new(
+            pfn, nodeid, base, colouroff, s_mem, geo.num, mgmt_addr, off_slab, freelist,
+        );
         (Some(slab), irq)
     }
 
@@ -245,7 +294,9 @@ impl<'m, P: Platform> Context<'m, P> {
     fn slab_map_pages(&self, cachep: &KmemCache<P>, slab: &Slab) {
         let mut mem = self.m.mem();
         for i in 0..(1u64 << cachep.geo.gfporder) {
-            let rec = mem.page_mut(slab.pfn + i).expect("slab page has a struct page");
+            let rec = mem
+                .page_mut(slab.pfn + i)
+                .expect("slab page has a struct page");
             rec.slab_cache = Some(cachep.id);
             rec.slab = Some(slab.pfn);
             rec.s_mem = slab.s_mem;
@@ -305,7 +356,10 @@ impl<'m, P: Platform> Context<'m, P> {
         if slab.mgmt_off_slab {
             let desc: &KmemCache<P> = match cachep.geo.descriptor {
                 DescriptorSource::SelfCache => cachep,
-                _ => cachep.desc_cache.as_deref().expect("off-slab cache has a descriptor cache"),
+                _ => cachep
+                    .desc_cache
+                    .as_deref()
+                    .expect("off-slab cache has a descriptor cache"),
             };
             self.m.shadow().remove(slab.mgmt_addr);
             self.__cache_free(desc, slab.mgmt_addr, irq);

@@ -27,12 +27,21 @@ impl<'m, P: Platform> Context<'m, P> {
             return Ok(Some(ZERO_SIZE_PTR));
         }
         let m = self.m;
-        let Some(idx) = kmalloc_sizes::kmalloc_index(m.profile(), m.era(), size, m.mutations()) else {
+        let Some(idx) = kmalloc_sizes::kmalloc_index(m.profile(), m.era(), size, m.mutations())
+        else {
             return Ok(None);
         };
-        let Some(slot) = m.kmalloc_slots().get(idx).and_then(|s| s.as_ref()) else { return Ok(None) };
-        let cachep = if flags.contains(Gfp::DMA) { slot.dma.clone() } else { Some(slot.cache.clone()) };
-        let Some(cachep) = cachep else { return Ok(None) };
+        let Some(slot) = m.kmalloc_slots().get(idx).and_then(|s| s.as_ref()) else {
+            return Ok(None);
+        };
+        let cachep = if flags.contains(Gfp::DMA) {
+            slot.dma.clone()
+        } else {
+            Some(slot.cache.clone())
+        };
+        let Some(cachep) = cachep else {
+            return Ok(None);
+        };
         self.trace(cachep.id, EventKind::Enter("kmalloc"));
         self.kmem_cache_alloc(&cachep, flags)
     }
@@ -48,7 +57,13 @@ impl<'m, P: Platform> Context<'m, P> {
         self.trace(cachep.id, EventKind::Enter("kfree"));
         let irq = self.local_irq_disable();
         self.m.shadow().remove(objp);
-        self.trace(cachep.id, EventKind::Object { addr: objp, alloc: false });
+        self.trace(
+            cachep.id,
+            EventKind::Object {
+                addr: objp,
+                alloc: false,
+            },
+        );
         self.__cache_free(&cachep, objp, &irq);
         self.local_irq_enable(irq);
         self.m.audit_after_op();

@@ -115,7 +115,10 @@ impl Shadow {
         self.live[cache as usize] += 1;
     }
     pub(crate) fn remove(&mut self, addr: u64) {
-        let (cache, _) = self.objects.remove(&addr).expect("shadow: freeing an object that is not allocated");
+        let (cache, _) = self
+            .objects
+            .remove(&addr)
+            .expect("shadow: freeing an object that is not allocated");
         self.live[cache as usize] -= 1;
     }
     pub(crate) fn live(&self, cache: u32) -> usize {
@@ -164,10 +167,15 @@ impl<P: Platform> Machine<P> {
     /// `kmem_cache_init`: boots the machine and creates the kmalloc caches. Errors name
     /// an impossible profile.
     pub fn new(config: MachineConfig) -> Result<Self, SlabError> {
-        config.profile.validate().map_err(SlabError::InvalidProfile)?;
+        config
+            .profile
+            .validate()
+            .map_err(SlabError::InvalidProfile)?;
         let profile = &config.profile;
         let zone = BuddyAllocator::new(profile, config.faults.clone())?;
-        let cpus = (0..profile.cpus).map(|c| Cpu::new(c, profile.cpu_to_node(c))).collect();
+        let cpus = (0..profile.cpus)
+            .map(|c| Cpu::new(c, profile.cpu_to_node(c)))
+            .collect();
         let mut m = Machine {
             mem: Mutex::new(PhysMem::new(profile)?),
             zone: P::Mutex::new(zone),
@@ -200,7 +208,10 @@ impl<P: Platform> Machine<P> {
             let mut g: Vec<GeneralCache> = slots
                 .iter()
                 .flatten()
-                .map(|s| GeneralCache { size: s.size, off_slab: s.cache.geo.off_slab() })
+                .map(|s| GeneralCache {
+                    size: s.size,
+                    off_slab: s.cache.geo.off_slab(),
+                })
                 .collect();
             g.sort_by_key(|g| g.size);
             g
@@ -225,8 +236,15 @@ impl<P: Platform> Machine<P> {
                         self_class: Some(class.size),
                         mutations: muts,
                     };
-                    let cache = self.create_cache(kmalloc_sizes::kmalloc_boot_args(&profile, era, class), &ctx)?;
-                    self.kmalloc[i] = Some(KmallocSlot { size: class.size, cache, dma: None });
+                    let cache = self.create_cache(
+                        kmalloc_sizes::kmalloc_boot_args(&profile, era, class),
+                        &ctx,
+                    )?;
+                    self.kmalloc[i] = Some(KmallocSlot {
+                        size: class.size,
+                        cache,
+                        dma: None,
+                    });
                 }
                 let dma_now = self.config.kmalloc_dma
                     && self.kmalloc[i].as_ref().is_some_and(|s| s.dma.is_none())
@@ -254,8 +272,13 @@ impl<P: Platform> Machine<P> {
 
     /// Computes the geometry and builds, registers and chains a cache. Caller holds the
     /// chain (or is booting) and has checked for duplicates.
-    fn create_cache(&self, args: CreateArgs, ctx: &CreateContext) -> Result<Arc<KmemCache<P>>, SlabError> {
-        let geo = crate::geometry::calculate_geometry(&self.config.profile, self.config.era, &args, ctx)?;
+    fn create_cache(
+        &self,
+        args: CreateArgs,
+        ctx: &CreateContext,
+    ) -> Result<Arc<KmemCache<P>>, SlabError> {
+        let geo =
+            crate::geometry::calculate_geometry(&self.config.profile, self.config.era, &args, ctx)?;
         let desc_cache = match geo.descriptor {
             crate::geometry::DescriptorSource::General(size) => Some(
                 self.kmalloc
@@ -263,7 +286,10 @@ impl<P: Platform> Machine<P> {
                     .flatten()
                     .find(|s| s.size == size)
                     .map(|s| s.cache.clone())
-                    .ok_or(SlabError::NoDescriptorCache { name: args.name.clone(), size: geo.mgmt_size })?,
+                    .ok_or(SlabError::NoDescriptorCache {
+                        name: args.name.clone(),
+                        size: geo.mgmt_size,
+                    })?,
             ),
             _ => None,
         };
@@ -296,7 +322,11 @@ impl<P: Platform> Machine<P> {
         {
             let chain = self.chain.lock();
             let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
-            if chain.ids.iter().any(|&id| reg[id as usize].name == args.name) {
+            if chain
+                .ids
+                .iter()
+                .any(|&id| reg[id as usize].name == args.name)
+            {
                 return Err(SlabError::DuplicateCache(args.name));
             }
         }
@@ -304,7 +334,10 @@ impl<P: Platform> Machine<P> {
             .kmalloc
             .iter()
             .flatten()
-            .map(|s| GeneralCache { size: s.size, off_slab: s.cache.geo.off_slab() })
+            .map(|s| GeneralCache {
+                size: s.size,
+                off_slab: s.cache.geo.off_slab(),
+            })
             .collect();
         let ctx = CreateContext {
             slab_early_init: false,
@@ -372,7 +405,10 @@ impl<P: Platform> Machine<P> {
 
     /// Every cache ever created, by id (destroyed ones included).
     pub fn all_caches(&self) -> Vec<Arc<KmemCache<P>>> {
-        self.registry.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The live caches in `cache_chain` order (newest first), as /proc/slabinfo lists them.
@@ -414,7 +450,10 @@ impl<P: Platform> Machine<P> {
         if cpu < self.cpus.len() {
             Ok(())
         } else {
-            Err(SlabError::NoSuchCpu { cpu, cpus: self.cpus.len() })
+            Err(SlabError::NoSuchCpu {
+                cpu,
+                cpus: self.cpus.len(),
+            })
         }
     }
 }

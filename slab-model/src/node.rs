@@ -59,20 +59,31 @@ impl<P: Platform> NodeLock<'_, P> {
 impl<P: Platform> KmemCacheNode<P> {
     /// A node structure with empty lists.
     pub fn new(cache: u32, node: usize, lists: NodeLists) -> Self {
-        KmemCacheNode { node, cache, list_lock: P::Mutex::new(()), lists: P::Cell::new(lists) }
+        KmemCacheNode {
+            node,
+            cache,
+            list_lock: P::Mutex::new(()),
+            lists: P::Cell::new(lists),
+        }
     }
 
     /// `spin_lock(&n->list_lock)`, with interrupts already off on this CPU (the `irq`
     /// token): the lock is irq-safe.
     pub fn spin_lock<'a>(&'a self, _irq: &IrqOff<'_, P>) -> NodeLock<'a, P> {
-        NodeLock { node: self.node, cache: self.cache, _guard: self.list_lock.lock() }
+        NodeLock {
+            node: self.node,
+            cache: self.cache,
+            _guard: self.list_lock.lock(),
+        }
     }
 
     /// `spin_trylock`.
     pub fn spin_trylock<'a>(&'a self, _irq: &IrqOff<'_, P>) -> Option<NodeLock<'a, P>> {
-        self.list_lock
-            .try_lock()
-            .map(|g| NodeLock { node: self.node, cache: self.cache, _guard: g })
+        self.list_lock.try_lock().map(|g| NodeLock {
+            node: self.node,
+            cache: self.cache,
+            _guard: g,
+        })
     }
 
     /// The protected data, under its lock (`check_spinlock_acquired_node`).

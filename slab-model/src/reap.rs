@@ -117,7 +117,12 @@ impl<'m, P: Platform> Context<'m, P> {
         let ac = AcRef { cpu, generation };
         let touch = |f: &mut dyn FnMut(&mut crate::array_cache::ArrayCache)| {
             if foreign {
-                cachep.ac_racy(|c| self.cpu_irq_held(c), ac, "cache_reap drain_array of another CPU", |a| f(a))
+                cachep.ac_racy(
+                    |c| self.cpu_irq_held(c),
+                    ac,
+                    "cache_reap drain_array of another CPU",
+                    |a| f(a),
+                )
             } else {
                 cachep.ac(&irq, ac, |a| f(a))
             }
@@ -159,7 +164,9 @@ impl<'m, P: Platform> Context<'m, P> {
         let n = &cachep.nodes[node];
         let lock = n.spin_lock(&irq);
         let objs = n.lists(&lock, |l| {
-            let Some(shared) = l.shared.as_mut() else { return Vec::new() };
+            let Some(shared) = l.shared.as_mut() else {
+                return Vec::new();
+            };
             if shared.avail() == 0 {
                 return Vec::new();
             }
@@ -200,7 +207,14 @@ impl<'m, P: Platform> Context<'m, P> {
                 drop(irq);
                 break;
             };
-            self.trace(cachep.id, EventKind::ListMove { slab: slab.pfn, from: ListKind::Free, to: ListKind::None });
+            self.trace(
+                cachep.id,
+                EventKind::ListMove {
+                    slab: slab.pfn,
+                    from: ListKind::Free,
+                    to: ListKind::None,
+                },
+            );
             self.slab_destroy(cachep, slab, &irq);
             drop(irq);
             freed += 1;

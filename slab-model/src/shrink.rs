@@ -39,7 +39,9 @@ impl<'m, P: Platform> Context<'m, P> {
             self.drain_freelist(cachep, node, tofree);
             let irq = self.local_irq_disable();
             let lock = n.spin_lock(&irq);
-            remain |= n.lists(&lock, |l| !l.slabs.full.is_empty() || !l.slabs.partial.is_empty());
+            remain |= n.lists(&lock, |l| {
+                !l.slabs.full.is_empty() || !l.slabs.partial.is_empty()
+            });
         }
         remain
     }
@@ -79,16 +81,26 @@ impl<'m, P: Platform> Context<'m, P> {
         let live = m.live_objects(cachep);
         let despite = m.mutations().has(Mutation::DestroyDespiteLiveObjects);
         if live > 0 && !despite {
-            return Err(SlabError::CacheHasObjects { cache: cachep.name.clone(), live });
+            return Err(SlabError::CacheHasObjects {
+                cache: cachep.name.clone(),
+                live,
+            });
         }
         self.trace(cachep.id, EventKind::Enter("kmem_cache_destroy"));
         let mut chain = m.chain.lock();
-        let pos = chain.ids.iter().position(|&i| i == cachep.id).expect("a live cache is on the chain");
+        let pos = chain
+            .ids
+            .iter()
+            .position(|&i| i == cachep.id)
+            .expect("a live cache is on the chain");
         chain.ids.remove(pos);
         if self.__cache_shrink(cachep) && !despite {
             // Only a model bug gets here (no caller-owned objects, yet slabs in use).
             chain.ids.insert(pos, cachep.id);
-            return Err(SlabError::CacheHasObjects { cache: cachep.name.clone(), live });
+            return Err(SlabError::CacheHasObjects {
+                cache: cachep.name.clone(),
+                live,
+            });
         }
         // B.32: with the mutation the descriptor is released although slabs remain.
         cachep.mark_destroyed();

@@ -137,7 +137,12 @@ impl Slab {
     /// inuse++; free = bufctl[free]`. Era B: `objp = s_mem + freelist[active]*size;
     /// active++`. Caller holds the node's `list_lock`.
     pub fn slab_get_obj(&mut self, size: usize, num: usize) -> u64 {
-        assert!(self.inuse < num, "slab_get_obj: slab@{:#x} has inuse {} >= num {num}", self.pfn, self.inuse);
+        assert!(
+            self.inuse < num,
+            "slab_get_obj: slab@{:#x} has inuse {} >= num {num}",
+            self.pfn,
+            self.inuse
+        );
         let idx = match &mut self.freelist {
             Freelist::Bufctl { free, bufctl, end } => {
                 let idx = *free;
@@ -148,7 +153,11 @@ impl Slab {
             }
             Freelist::Stack { idx } => {
                 let i = idx[self.inuse] as usize;
-                assert!(i < num, "slab_get_obj: slab@{:#x} freelist entry {i} >= num {num}", self.pfn);
+                assert!(
+                    i < num,
+                    "slab_get_obj: slab@{:#x} freelist entry {i} >= num {num}",
+                    self.pfn
+                );
                 i
             }
         };
@@ -161,7 +170,11 @@ impl Slab {
     /// the node's `list_lock` and has checked (through the shadow state) that the object
     /// was allocated; the DEBUG double-free check is an assertion here.
     pub fn slab_put_obj(&mut self, objnr: usize) {
-        assert!(self.inuse > 0, "slab_put_obj: slab@{:#x} has inuse 0 (double free through the slab)", self.pfn);
+        assert!(
+            self.inuse > 0,
+            "slab_put_obj: slab@{:#x} has inuse 0 (double free through the slab)",
+            self.pfn
+        );
         match &mut self.freelist {
             Freelist::Bufctl { free, bufctl, .. } => {
                 bufctl[objnr] = *free;
@@ -178,7 +191,9 @@ impl Slab {
     /// corruption (cycle, out-of-range index, missing terminator, wrong length). Used by
     /// the audit (`check_slabp`).
     pub fn free_indices(&self, num: usize) -> Result<Vec<usize>, String> {
-        let expect = num.checked_sub(self.inuse).ok_or_else(|| format!("inuse {} > num {num}", self.inuse))?;
+        let expect = num
+            .checked_sub(self.inuse)
+            .ok_or_else(|| format!("inuse {} > num {num}", self.inuse))?;
         let mut seen = vec![false; num];
         let mut out = Vec::with_capacity(expect);
         match &self.freelist {
@@ -187,7 +202,9 @@ impl Slab {
                 while i != *end {
                     let iu = i as usize;
                     if iu >= num {
-                        return Err(format!("bufctl chain reaches index {i:#x} >= num {num} (not BUFCTL_END)"));
+                        return Err(format!(
+                            "bufctl chain reaches index {i:#x} >= num {num} (not BUFCTL_END)"
+                        ));
                     }
                     if seen[iu] {
                         return Err(format!("bufctl chain has a cycle at index {iu}"));
@@ -207,7 +224,9 @@ impl Slab {
                         return Err(format!("freelist index {iu} >= num {num}"));
                     }
                     if seen[iu] {
-                        return Err(format!("freelist index {iu} appears twice (duplicate entry)"));
+                        return Err(format!(
+                            "freelist index {iu} appears twice (duplicate entry)"
+                        ));
                     }
                     seen[iu] = true;
                     out.push(iu);
@@ -215,7 +234,10 @@ impl Slab {
             }
         }
         if out.len() != expect {
-            return Err(format!("freelist reaches {} free objects, but num - inuse = {expect}", out.len()));
+            return Err(format!(
+                "freelist reaches {} free objects, but num - inuse = {expect}",
+                out.len()
+            ));
         }
         Ok(out)
     }
@@ -311,15 +333,26 @@ impl SlabSet {
 
     /// Removes a slab that is on no list (for `slab_destroy`).
     pub fn remove(&mut self, id: SlabId) -> Slab {
-        let s = self.slabs.remove(&id).unwrap_or_else(|| panic!("slab@{id:#x} is not in this node"));
-        assert_eq!(s.on, ListKind::None, "slab@{id:#x} removed while on {}", s.on);
+        let s = self
+            .slabs
+            .remove(&id)
+            .unwrap_or_else(|| panic!("slab@{id:#x} is not in this node"));
+        assert_eq!(
+            s.on,
+            ListKind::None,
+            "slab@{id:#x} removed while on {}",
+            s.on
+        );
         s
     }
 
     /// `list_del(&slab->list)`; returns the list it was on.
     pub fn list_del(&mut self, id: SlabId) -> ListKind {
         let (on, prev, next) = {
-            let s = self.slabs.get_mut(&id).unwrap_or_else(|| panic!("list_del: no slab@{id:#x}"));
+            let s = self
+                .slabs
+                .get_mut(&id)
+                .unwrap_or_else(|| panic!("list_del: no slab@{id:#x}"));
             let r = (s.on, s.prev, s.next);
             s.on = ListKind::None;
             s.prev = None;
@@ -345,8 +378,16 @@ impl SlabSet {
     pub fn list_add(&mut self, id: SlabId, kind: ListKind) {
         let old_first = self.list(kind).first;
         {
-            let s = self.slabs.get_mut(&id).unwrap_or_else(|| panic!("list_add: no slab@{id:#x}"));
-            assert_eq!(s.on, ListKind::None, "list_add: slab@{id:#x} already on {}", s.on);
+            let s = self
+                .slabs
+                .get_mut(&id)
+                .unwrap_or_else(|| panic!("list_add: no slab@{id:#x}"));
+            assert_eq!(
+                s.on,
+                ListKind::None,
+                "list_add: slab@{id:#x} already on {}",
+                s.on
+            );
             s.on = kind;
             s.prev = None;
             s.next = old_first;
@@ -364,8 +405,16 @@ impl SlabSet {
     pub fn list_add_tail(&mut self, id: SlabId, kind: ListKind) {
         let old_last = self.list(kind).last;
         {
-            let s = self.slabs.get_mut(&id).unwrap_or_else(|| panic!("list_add_tail: no slab@{id:#x}"));
-            assert_eq!(s.on, ListKind::None, "list_add_tail: slab@{id:#x} already on {}", s.on);
+            let s = self
+                .slabs
+                .get_mut(&id)
+                .unwrap_or_else(|| panic!("list_add_tail: no slab@{id:#x}"));
+            assert_eq!(
+                s.on,
+                ListKind::None,
+                "list_add_tail: slab@{id:#x} already on {}",
+                s.on
+            );
             s.on = kind;
             s.next = None;
             s.prev = old_last;
@@ -386,9 +435,15 @@ impl SlabSet {
         let mut cur = l.first;
         let mut prev = None;
         while let Some(id) = cur {
-            let s = self.slabs.get(&id).ok_or_else(|| format!("{kind} links to missing slab@{id:#x}"))?;
+            let s = self
+                .slabs
+                .get(&id)
+                .ok_or_else(|| format!("{kind} links to missing slab@{id:#x}"))?;
             if s.on != kind {
-                return Err(format!("slab@{id:#x} is linked on {kind} but marked {}", s.on));
+                return Err(format!(
+                    "slab@{id:#x} is linked on {kind} but marked {}",
+                    s.on
+                ));
             }
             if s.prev != prev {
                 return Err(format!("slab@{id:#x} on {kind} has a broken prev link"));
@@ -404,7 +459,11 @@ impl SlabSet {
             return Err(format!("{kind} tail pointer is stale"));
         }
         if out.len() != l.len {
-            return Err(format!("{kind} length {} but {} slabs linked", l.len, out.len()));
+            return Err(format!(
+                "{kind} length {} but {} slabs linked",
+                l.len,
+                out.len()
+            ));
         }
         Ok(out)
     }

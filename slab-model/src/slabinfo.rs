@@ -68,13 +68,18 @@ impl<P: Platform> Machine<P> {
     pub fn slabinfo_row(&self, cachep: &KmemCache<P>) -> SlabinfoRow {
         let ctx = Context::new(self, ContextKind::Task, 0, "slabinfo");
         let num = cachep.num();
-        let (mut active_objs, mut active_slabs, mut num_slabs, mut free_objects, mut sharedavail) = (0, 0, 0, 0, 0);
+        let (mut active_objs, mut active_slabs, mut num_slabs, mut free_objects, mut sharedavail) =
+            (0, 0, 0, 0, 0);
         let mut error = None;
         for n in &cachep.nodes {
             let irq = ctx.local_irq_disable();
             let lock = n.spin_lock(&irq);
             n.lists(&lock, |l| {
-                for id in l.slabs.walk(crate::trace::ListKind::Full).unwrap_or_default() {
+                for id in l
+                    .slabs
+                    .walk(crate::trace::ListKind::Full)
+                    .unwrap_or_default()
+                {
                     let s = l.slabs.get(id).expect("walked");
                     if s.inuse != num && error.is_none() {
                         error = Some("slabs_full accounting error");
@@ -82,7 +87,11 @@ impl<P: Platform> Machine<P> {
                     active_objs += num;
                     active_slabs += 1;
                 }
-                for id in l.slabs.walk(crate::trace::ListKind::Partial).unwrap_or_default() {
+                for id in l
+                    .slabs
+                    .walk(crate::trace::ListKind::Partial)
+                    .unwrap_or_default()
+                {
                     let s = l.slabs.get(id).expect("walked");
                     if s.inuse == num && error.is_none() {
                         error = Some("slabs_partial inuse accounting error");
@@ -93,7 +102,11 @@ impl<P: Platform> Machine<P> {
                     active_objs += s.inuse;
                     active_slabs += 1;
                 }
-                for id in l.slabs.walk(crate::trace::ListKind::Free).unwrap_or_default() {
+                for id in l
+                    .slabs
+                    .walk(crate::trace::ListKind::Free)
+                    .unwrap_or_default()
+                {
                     let s = l.slabs.get(id).expect("walked");
                     if s.inuse != 0 && error.is_none() {
                         error = Some("slabs_free/inuse accounting error");

@@ -75,7 +75,11 @@ pub enum EventKind {
     /// `spin_unlock(&n->list_lock)`.
     LockReleased { node: u16 },
     /// A slab moved between lists.
-    ListMove { slab: u64, from: ListKind, to: ListKind },
+    ListMove {
+        slab: u64,
+        from: ListKind,
+        to: ListKind,
+    },
     /// Objects moved.
     ObjectsMoved { from: Place, to: Place, count: u32 },
     /// A slab was created by `cache_grow` with this colour offset.
@@ -115,7 +119,10 @@ impl fmt::Display for EventKind {
             EventKind::LockReleased { node } => write!(f, "spin_unlock(node{node}.list_lock)"),
             EventKind::ListMove { slab, from, to } => write!(f, "slab@{slab:#x} {from} -> {to}"),
             EventKind::ObjectsMoved { from, to, count } => write!(f, "{count} obj {from} -> {to}"),
-            EventKind::SlabCreated { slab, colour_offset } => {
+            EventKind::SlabCreated {
+                slab,
+                colour_offset,
+            } => {
                 write!(f, "new slab@{slab:#x} colour offset {colour_offset}")
             }
             EventKind::SlabDestroyed { slab } => write!(f, "slab_destroy slab@{slab:#x}"),
@@ -195,7 +202,13 @@ impl Trace {
         if t.events.len() == self.capacity {
             t.events.pop_front();
         }
-        t.events.push_back(Event { seq, ctx, cpu: cpu as u16, cache, kind });
+        t.events.push_back(Event {
+            seq,
+            ctx,
+            cpu: cpu as u16,
+            cache,
+            kind,
+        });
     }
 
     /// The recorded events, oldest first.
@@ -205,7 +218,11 @@ impl Trace {
 
     /// Name of context `i`.
     pub fn context_name(&self, i: u16) -> String {
-        self.inner().contexts.get(i as usize).cloned().unwrap_or_else(|| format!("ctx{i}"))
+        self.inner()
+            .contexts
+            .get(i as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("ctx{i}"))
     }
 
     /// Context names, by index.
@@ -218,7 +235,11 @@ impl Trace {
         if i == u32::MAX {
             return String::new();
         }
-        self.inner().caches.get(i as usize).cloned().unwrap_or_else(|| format!("cache{i}"))
+        self.inner()
+            .caches
+            .get(i as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("cache{i}"))
     }
 
     /// Renders the last `last` events as lanes: one column per execution context, one

@@ -19,15 +19,28 @@ impl<'m, P: Platform> Context<'m, P> {
     /// error instead, before changing anything.
     pub fn slabinfo_write(&mut self, line: &str) -> Result<(), SlabError> {
         if line.len() > MAX_SLABINFO_WRITE {
-            return Err(SlabError::SlabinfoSyntax(format!("write of {} bytes exceeds {MAX_SLABINFO_WRITE}", line.len())));
+            return Err(SlabError::SlabinfoSyntax(format!(
+                "write of {} bytes exceeds {MAX_SLABINFO_WRITE}",
+                line.len()
+            )));
         }
         let mut it = line.split_whitespace();
-        let (Some(name), Some(l), Some(b), Some(s), None) = (it.next(), it.next(), it.next(), it.next(), it.next()) else {
-            return Err(SlabError::SlabinfoSyntax(format!("expected `<name> <limit> <batchcount> <shared>`, got `{line}`")));
+        let (Some(name), Some(l), Some(b), Some(s), None) =
+            (it.next(), it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(SlabError::SlabinfoSyntax(format!(
+                "expected `<name> <limit> <batchcount> <shared>`, got `{line}`"
+            )));
         };
-        let num = |v: &str| v.parse::<i64>().map_err(|_| SlabError::SlabinfoSyntax(format!("`{v}` is not a number")));
+        let num = |v: &str| {
+            v.parse::<i64>()
+                .map_err(|_| SlabError::SlabinfoSyntax(format!("`{v}` is not a number")))
+        };
         let (limit, batchcount, shared) = (num(l)?, num(b)?, num(s)?);
-        let cachep = self.m.find_cache(name).ok_or_else(|| SlabError::NoSuchCache(name.to_string()))?;
+        let cachep = self
+            .m
+            .find_cache(name)
+            .ok_or_else(|| SlabError::NoSuchCache(name.to_string()))?;
         self.do_tune_cpucache_checked(&cachep, limit, batchcount, shared)
     }
 
@@ -43,8 +56,19 @@ impl<'m, P: Platform> Context<'m, P> {
         if cachep.is_destroyed() {
             return Err(SlabError::CacheDestroyed(cachep.name.clone()));
         }
-        if limit < 1 || batchcount < 1 || batchcount > limit || shared < 0 || limit > 1 << 20 || shared > 1 << 10 {
-            return Err(SlabError::InvalidTunables { cache: cachep.name.clone(), limit, batchcount, shared });
+        if limit < 1
+            || batchcount < 1
+            || batchcount > limit
+            || shared < 0
+            || limit > 1 << 20
+            || shared > 1 << 10
+        {
+            return Err(SlabError::InvalidTunables {
+                cache: cachep.name.clone(),
+                limit,
+                batchcount,
+                shared,
+            });
         }
         self.do_tune_cpucache(cachep, limit as usize, batchcount as usize, shared as usize);
         self.m.audit_after_op();
@@ -61,7 +85,13 @@ impl<'m, P: Platform> Context<'m, P> {
     /// 3. each old array is `free_block`ed under its node's `list_lock`;
     /// 4. `alloc_kmemlist`: per node a new shared array of `shared * batchcount`
     ///    replaces the old one (whose objects are freed) and `free_limit` is recomputed.
-    pub fn do_tune_cpucache(&mut self, cachep: &KmemCache<P>, limit: usize, batchcount: usize, shared: usize) {
+    pub fn do_tune_cpucache(
+        &mut self,
+        cachep: &KmemCache<P>,
+        limit: usize,
+        batchcount: usize,
+        shared: usize,
+    ) {
         let m = self.m;
         let muts = m.mutations();
         let _chain = m.chain.lock();
@@ -80,7 +110,11 @@ impl<'m, P: Platform> Context<'m, P> {
                 old.push(cachep.swap_cpu_array(&irq, new));
             }
         }
-        let t = Tunables { limit, batchcount, shared };
+        let t = Tunables {
+            limit,
+            batchcount,
+            shared,
+        };
         cachep.tunables.with_mut(|x| *x = t);
         for (cpu, ccold) in old.into_iter().enumerate() {
             if ccold.entry.is_empty() {
@@ -104,7 +138,9 @@ impl<'m, P: Platform> Context<'m, P> {
                 std::mem::replace(&mut l.shared, new_shared)
             });
             let doomed = match old_shared {
-                Some(s) if !s.entry.is_empty() => self.free_block(cachep, &s.entry, node, &Access::Locked(&lock)),
+                Some(s) if !s.entry.is_empty() => {
+                    self.free_block(cachep, &s.entry, node, &Access::Locked(&lock))
+                }
                 _ => Vec::new(),
             };
             self.destroy_doomed(cachep, doomed, lock, &irq);

@@ -12,7 +12,13 @@ fn alloc_free_roundtrip_both_eras() {
     for era in [Era::A, Era::B] {
         let m = machine(era);
         let c = m
-            .kmem_cache_create(CreateArgs { name: "t".into(), size: 1000, align: 0, flags: SlabFlags::default(), ctor: true })
+            .kmem_cache_create(CreateArgs {
+                name: "t".into(),
+                size: 1000,
+                align: 0,
+                flags: SlabFlags::default(),
+                ctor: true,
+            })
             .unwrap();
         let mut t = m.task(0, "task0");
         let mut objs = Vec::new();

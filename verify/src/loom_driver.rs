@@ -1,0 +1,100 @@
+//! Runs scenarios under loom: exhaustive exploration of interleavings up to a preemption
+//! bound (default 2; `LOOM_MAX_PREEMPTIONS` overrides, as loom documents).
+//!
+//! loom's limits that matter here (tooling-notes §1.4): at most 5 threads including the
+//! main thread, so loom scenarios use ≤ 4 contexts; `SeqCst` is modelled as `AcqRel` and
+//! load buffering is not explored — the model synchronises only through locks and
+//! acquire/release counters, so neither gap hides one of its bugs; per-execution branch
+//! budget (`LOOM_MAX_BRANCHES`) is raised to 100,000 here.
+
+use crate::scenario::{panic_message, run, Params, ScenarioId};
+use serde::Serialize;
+use slab_model::sync::LoomPlatform;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Default preemption bound when `LOOM_MAX_PREEMPTIONS` is unset.
+pub const DEFAULT_PREEMPTION_BOUND: usize = 2;
+
+/// The result of exploring one scenario.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoomReport {
+    /// Scenario name.
+    pub scenario: &'static str,
+    /// Parameters.
+    pub params: Params,
+    /// Preemption bound used (`None` = unbounded).
+    pub preemption_bound: Option<usize>,
+    /// Executions explored (up to and including the failing one).
+    pub executions: usize,
+    /// Wall time (reporting only; nothing in the model reads a clock).
+    pub seconds: f64,
+    /// The failure, if an execution failed: the violated invariant and the trace.
+    pub failure: Option<String>,
+}
+
+/// The preemption bound from the environment, or the default.
+pub fn preemption_bound() -> Option<usize> {
+    match std::env::var("LOOM_MAX_PREEMPTIONS") {
+        Ok(v) if v == "none" || v == "unbounded" => None,
+        Ok(v) => Some(v.parse().unwrap_or(DEFAULT_PREEMPTION_BOUND)),
+        Err(_) => Some(DEFAULT_PREEMPTION_BOUND),
+    }
+}
+
+/// Explores `id` with `params` under loom.
+pub fn explore(id: ScenarioId, params: &Params) -> LoomReport {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = preemption_bound();
+    if std::env::var("LOOM_MAX_BRANCHES").is_err() {
+        b.max_branches = 100_000;
+    }
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let p = params.clone();
+    let start = Instant::now();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        b.check(move || {
+            c.fetch_add(1, Ordering::Relaxed);
+            run::<LoomPlatform>(id, &p);
+        })
+    }));
+    LoomReport {
+        scenario: id.info().name,
+        params: params.clone(),
+        preemption_bound: b.preemption_bound,
+        executions: count.load(Ordering::Relaxed),
+        seconds: start.elapsed().as_secs_f64(),
+        failure: r.err().map(|e| panic_message(&e)),
+    }
+}
+
+impl std::fmt::Display for LoomReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let muts: Vec<String> = self
+            .params
+            .mutations
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+        write!(
+            f,
+            "loom {:<30} era {} bound {:<4} {:>8} executions {:>7.2}s {}",
+            self.scenario,
+            self.params.era,
+            self.preemption_bound
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "none".into()),
+            self.executions,
+            self.seconds,
+            match (&self.failure, muts.is_empty()) {
+                (None, true) => "ok".to_string(),
+                (None, false) => format!("NOT FOUND [{}]", muts.join(",")),
+                (Some(_), true) => "FAILED".to_string(),
+                (Some(_), false) => format!("found [{}]", muts.join(",")),
+            }
+        )
+    }
+}

@@ -1,0 +1,801 @@
+//! The scenario library: small, named, parameterised concurrent workloads, each aimed at
+//! one hazard of DESIGN.md §6, generic over the platform so loom, shuttle and std threads
+//! run the same code.
+//!
+//! A scenario builds a machine inside the model closure (no statics), prepares state
+//! single-threaded, spawns its execution contexts as model threads, joins them, and then
+//! asserts: the full audit, plus what the contexts must have got (an allocation that must
+//! succeed did succeed, colours are sequential, …). Any failure is a panic whose message
+//! names the violated invariant and carries the model's trace as per-CPU lanes.
+
+use serde::Serialize;
+use slab_model::sync::{Join, Platform};
+use slab_model::trace::EventKind;
+use slab_model::{
+    ArchProfile, CreateArgs, Era, FaultInjection, Gfp, KmallocSetup, KmemCache, Machine,
+    MachineConfig, Mutation, MutationSet, SlabFlags,
+};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// Identifies a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum ScenarioId {
+    /// §6.1 per-CPU refill racing an interrupt on the same CPU during `cache_grow`'s
+    /// irq-enable window.
+    IrqInGrowWindow,
+    /// §6.2 the task migrating to another CPU across that window.
+    MigrateAcrossWindow,
+    /// §6.3 two CPUs refilling from the same node lists.
+    TwoCpusRefill,
+    /// §6.4 shared-array transfer in refill racing `cache_flusharray` into the same array.
+    SharedTransferVsFlush,
+    /// §6.5 concurrent `free_block` from several CPUs, slabs destroyed past `free_limit`.
+    ConcurrentFreeBlock,
+    /// §6.6 `cache_grow` failing (pages, then slab management) while another CPU refills.
+    GrowFailure,
+    /// §6.7 `cache_reap` / `drain_array` racing allocation on the same CPU and others.
+    ReapVsAlloc,
+    /// §6.8 `do_tune_cpucache` swapping per-CPU arrays while a task is in the grow window.
+    TuneDuringGrow,
+    /// §6.10 shrink / destroy after quiescence, destroy with live objects failing cleanly.
+    ShrinkDestroy,
+    /// A mixed workload of every context kind, scaled by the parameters (shuttle).
+    Mixed,
+}
+
+/// Static description of a scenario.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioInfo {
+    /// The id.
+    pub id: ScenarioId,
+    /// Command-line name.
+    pub name: &'static str,
+    /// DESIGN.md §6 hazard number (0 = none in particular).
+    pub hazard: u8,
+    /// One line.
+    pub summary: &'static str,
+    /// Kernel functions it drives.
+    pub drives: &'static [&'static str],
+    /// Whether it fits loom's budget (≤ 4 spawned threads, few lock operations).
+    pub loom: bool,
+    /// The known-bad variants it must find (its proof that it can fail).
+    pub catches: &'static [Mutation],
+}
+
+/// Every scenario.
+pub const SCENARIOS: &[ScenarioInfo] = &[
+    ScenarioInfo {
+        id: ScenarioId::IrqInGrowWindow,
+        name: "irq-in-grow-window",
+        hazard: 1,
+        summary: "CPU0 task refills and grows with GFP_KERNEL; CPU0's interrupt handler allocates and frees inside the irq-enable window",
+        drives: &["kmem_cache_alloc", "____cache_alloc", "cache_alloc_refill", "cache_grow", "kmem_getpages", "cache_init_objs", "kmem_cache_free", "__cache_free"],
+        loom: true,
+        catches: &[Mutation::NoRecheckAfterGrow, Mutation::IrqWindowInAtomic],
+    },
+    ScenarioInfo {
+        id: ScenarioId::MigrateAcrossWindow,
+        name: "migrate-across-window",
+        hazard: 2,
+        summary: "a task starts a refill on CPU0, sleeps in cache_grow and resumes on CPU1 while CPU0's interrupt handler uses CPU0's array",
+        drives: &["cache_alloc_refill", "cache_grow", "cpu_cache_get", "__cache_free"],
+        loom: true,
+        catches: &[Mutation::StaleAcAfterGrow],
+    },
+    ScenarioInfo {
+        id: ScenarioId::TwoCpusRefill,
+        name: "two-cpus-refill",
+        hazard: 3,
+        summary: "two CPUs refill from one node: list_lock, free_objects, slab list moves, colour_next",
+        drives: &["cache_alloc_refill", "cache_grow", "slab_get_obj"],
+        loom: true,
+        catches: &[Mutation::ColourNextUnlocked, Mutation::FullSlabStaysPartial],
+    },
+    ScenarioInfo {
+        id: ScenarioId::SharedTransferVsFlush,
+        name: "shared-transfer-vs-flusharray",
+        hazard: 4,
+        summary: "CPU0 refills from the shared array while CPU1's cache_flusharray pushes into it",
+        drives: &["cache_alloc_refill", "transfer_objects", "cache_flusharray"],
+        loom: true,
+        catches: &[Mutation::SharedTransferUnlocked, Mutation::FreeObjectsDoubleCount, Mutation::FlusharrayNoShift],
+    },
+    ScenarioInfo {
+        id: ScenarioId::ConcurrentFreeBlock,
+        name: "concurrent-free-block",
+        hazard: 5,
+        summary: "two CPUs flush into free_block on one node; slabs become empty and are destroyed past free_limit",
+        drives: &["cache_flusharray", "free_block", "slab_put_obj", "slab_destroy", "kmem_freepages"],
+        loom: true,
+        catches: &[Mutation::FreeBlockUnlocked],
+    },
+    ScenarioInfo {
+        id: ScenarioId::GrowFailure,
+        name: "grow-failure",
+        hazard: 6,
+        summary: "an off-slab cache's grow fails (pages, then the descriptor) while another CPU refills",
+        drives: &["cache_grow", "kmem_getpages", "alloc_slabmgmt", "kmem_freepages", "kmem_cache_alloc_node"],
+        loom: true,
+        catches: &[Mutation::GrowFailLeaksPages],
+    },
+    ScenarioInfo {
+        id: ScenarioId::ReapVsAlloc,
+        name: "reap-vs-alloc",
+        hazard: 7,
+        summary: "CPU0's cache_reap drains arrays and free slabs while CPU0 and CPU1 allocate and free",
+        drives: &["cache_reap", "drain_array", "drain_freelist", "free_block", "slab_destroy"],
+        loom: true,
+        catches: &[Mutation::ReapForeignCpu],
+    },
+    ScenarioInfo {
+        id: ScenarioId::TuneDuringGrow,
+        name: "tune-during-grow",
+        hazard: 8,
+        summary: "a /proc/slabinfo write swaps the per-CPU arrays while a task sleeps in cache_grow",
+        drives: &["do_tune_cpucache", "cache_alloc_refill", "cache_grow", "free_block"],
+        loom: true,
+        catches: &[Mutation::StaleAcAfterGrow, Mutation::TuneFreesArrayEarly],
+    },
+    ScenarioInfo {
+        id: ScenarioId::ShrinkDestroy,
+        name: "shrink-destroy",
+        hazard: 10,
+        summary: "after concurrent use: destroy with live objects fails and leaves the cache usable; shrink; destroy returns every page",
+        drives: &["kmem_cache_shrink", "drain_cpu_caches", "drain_freelist", "kmem_cache_destroy"],
+        loom: true,
+        catches: &[Mutation::DestroyDespiteLiveObjects],
+    },
+    ScenarioInfo {
+        id: ScenarioId::Mixed,
+        name: "mixed",
+        hazard: 0,
+        summary: "tasks, interrupt handlers, a reaper and a tuner on every CPU; several caches incl. kmalloc with off-slab descriptors",
+        drives: &["kmem_cache_alloc", "kmem_cache_free", "kmalloc", "kfree", "cache_reap", "do_tune_cpucache"],
+        loom: false,
+        catches: &[],
+    },
+];
+
+impl ScenarioId {
+    /// The scenario's static description.
+    pub fn info(self) -> &'static ScenarioInfo {
+        SCENARIOS
+            .iter()
+            .find(|s| s.id == self)
+            .expect("every id is listed")
+    }
+    /// Looks a scenario up by name.
+    pub fn from_name(name: &str) -> Option<ScenarioId> {
+        SCENARIOS.iter().find(|s| s.name == name).map(|s| s.id)
+    }
+}
+
+/// Parameters of one scenario run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Params {
+    /// Kernel era.
+    pub era: Era,
+    /// Enabled mutations.
+    pub mutations: MutationSet,
+    /// CPUs (loom scenarios use 2).
+    pub cpus: usize,
+    /// Operations per context (loom: 1–2).
+    pub ops: usize,
+    /// Seed for the workload choices of scaled scenarios (never for scheduling).
+    pub seed: u64,
+    /// Events kept in the trace.
+    pub trace_capacity: usize,
+}
+
+impl Params {
+    /// Loom-sized defaults.
+    pub fn small(era: Era) -> Self {
+        Params {
+            era,
+            mutations: MutationSet::NONE,
+            cpus: 2,
+            ops: 1,
+            seed: 0,
+            trace_capacity: 512,
+        }
+    }
+    /// The same with one mutation.
+    pub fn with_mutation(mut self, m: Mutation) -> Self {
+        self.mutations = self.mutations.with(m);
+        self
+    }
+}
+
+/// What one execution produced (for reports).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Outcome {
+    /// Objects allocated.
+    pub allocated: usize,
+    /// Objects freed.
+    pub freed: usize,
+}
+
+fn machine<P: Platform>(
+    p: &Params,
+    kmalloc: KmallocSetup,
+    faults: FaultInjection,
+) -> Arc<Machine<P>> {
+    let profile = ArchProfile {
+        cpus: p.cpus,
+        ..ArchProfile::tiny()
+    };
+    let mut cfg = MachineConfig::new(profile, p.era);
+    cfg.mutations = p.mutations;
+    cfg.kmalloc = kmalloc;
+    cfg.kmalloc_dma = false;
+    cfg.trace_capacity = p.trace_capacity;
+    cfg.audit_every_op = false;
+    cfg.faults = faults;
+    Arc::new(Machine::new(cfg).expect("scenario machine boots"))
+}
+
+/// A cache of `size`-byte objects (1300 bytes: 3 objects per on-slab slab in both eras),
+/// tuned to `limit`/`batch`/`shared` so the slow paths happen within a few operations.
+fn tiny_cache<P: Platform>(
+    m: &Machine<P>,
+    name: &str,
+    size: usize,
+    t: (i64, i64, i64),
+) -> Arc<KmemCache<P>> {
+    let c = m
+        .kmem_cache_create(CreateArgs {
+            name: name.into(),
+            size,
+            align: 0,
+            flags: SlabFlags::default(),
+            ctor: true,
+        })
+        .expect("scenario cache");
+    let mut tuner = m.tuner(0, "setup");
+    tuner
+        .do_tune_cpucache_checked(&c, t.0, t.1, t.2)
+        .expect("scenario tunables");
+    c
+}
+
+/// Runs `body` and, if it panics, panics again with the trace lanes appended: the
+/// counterexample in kernel terms.
+fn with_trace<P: Platform, T>(m: &Machine<P>, body: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(v) => v,
+        Err(e) => {
+            let msg = panic_message(&e);
+            let lanes = m.trace.render_lanes(60);
+            panic!("{msg}\n--- model trace (last events, one column per context) ---\n{lanes}");
+        }
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(e: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = e.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = e.downcast_ref::<&str>() {
+        s.to_string()
+    } else {
+        "panic with a non-string payload".into()
+    }
+}
+
+fn spawn<P: Platform, T: Send + 'static>(
+    m: &Arc<Machine<P>>,
+    body: impl FnOnce(&Machine<P>) -> T + Send + 'static,
+) -> P::JoinHandle<T> {
+    let m = m.clone();
+    P::spawn(move || {
+        let mm = m.clone();
+        with_trace(&mm, || body(&m))
+    })
+}
+
+/// The audit, with the trace on failure.
+fn final_audit<P: Platform>(m: &Machine<P>) {
+    let r = m.audit();
+    if !r.is_ok() {
+        let lanes = m.trace.render_lanes(60);
+        panic!("audit: {r}\n--- model trace (last events, one column per context) ---\n{lanes}");
+    }
+}
+
+fn must<T>(v: Option<T>, what: &str) -> T {
+    v.unwrap_or_else(|| panic!("scenario expectation: {what} must succeed but returned NULL"))
+}
+
+/// Runs one execution of a scenario on platform `P`. Panics on any failure.
+pub fn run<P: Platform>(id: ScenarioId, p: &Params) -> Outcome {
+    match id {
+        ScenarioId::IrqInGrowWindow => irq_in_grow_window::<P>(p),
+        ScenarioId::MigrateAcrossWindow => migrate_across_window::<P>(p),
+        ScenarioId::TwoCpusRefill => two_cpus_refill::<P>(p),
+        ScenarioId::SharedTransferVsFlush => shared_transfer_vs_flush::<P>(p),
+        ScenarioId::ConcurrentFreeBlock => concurrent_free_block::<P>(p),
+        ScenarioId::GrowFailure => grow_failure::<P>(p),
+        ScenarioId::ReapVsAlloc => reap_vs_alloc::<P>(p),
+        ScenarioId::TuneDuringGrow => tune_during_grow::<P>(p),
+        ScenarioId::ShrinkDestroy => shrink_destroy::<P>(p),
+        ScenarioId::Mixed => mixed::<P>(p),
+    }
+}
+
+fn irq_in_grow_window<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::None, FaultInjection::default());
+    // limit 1, batch 1: an object the interrupt frees fills CPU0's array, so the task must
+    // find it after the window instead of refilling on top of it.
+    let c = tiny_cache(&m, "scn", 1300, (1, 1, 0));
+    let c1 = c.clone();
+    let ops = p.ops;
+    let task = spawn(&m, move |m| {
+        let mut t = m.task(0, "task@cpu0");
+        let mut got = Vec::new();
+        for _ in 0..ops {
+            got.push(must(
+                t.kmem_cache_alloc(&c1, Gfp::KERNEL).expect("valid"),
+                "task kmem_cache_alloc(GFP_KERNEL)",
+            ));
+        }
+        got
+    });
+    let c2 = c.clone();
+    let irq = spawn(&m, move |m| {
+        let mut i = m.interrupt(0, "irq@cpu0");
+        for _ in 0..ops {
+            let o = must(
+                i.kmem_cache_alloc(&c2, Gfp::ATOMIC).expect("valid"),
+                "irq kmem_cache_alloc(GFP_ATOMIC)",
+            );
+            i.kmem_cache_free(&c2, o).expect("irq frees its own object");
+        }
+    });
+    let got = task.join();
+    irq.join();
+    final_audit(&m);
+    assert_eq!(
+        m.live_objects(&c),
+        got.len(),
+        "every object the task holds is live"
+    );
+    Outcome {
+        allocated: got.len() + ops,
+        freed: ops,
+    }
+}
+
+fn migrate_across_window<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::None, FaultInjection::default());
+    let c = tiny_cache(&m, "scn", 1300, (2, 1, 0));
+    let c1 = c.clone();
+    let task = spawn(&m, move |m| {
+        let mut t = m.task(0, "task@cpu0->1");
+        t.plan_migrations([1]);
+        let o = must(
+            t.kmem_cache_alloc(&c1, Gfp::KERNEL).expect("valid"),
+            "migrating task's allocation",
+        );
+        // After the window the task runs on CPU1: its next free goes to CPU1's array.
+        t.kmem_cache_free(&c1, o).expect("free");
+        t.cpu()
+    });
+    let c2 = c.clone();
+    let irq = spawn(&m, move |m| {
+        let mut i = m.interrupt(0, "irq@cpu0");
+        let o = must(
+            i.kmem_cache_alloc(&c2, Gfp::ATOMIC).expect("valid"),
+            "irq allocation",
+        );
+        i.kmem_cache_free(&c2, o).expect("free");
+    });
+    let _cpu = task.join();
+    irq.join();
+    final_audit(&m);
+    assert_eq!(m.live_objects(&c), 0);
+    Outcome {
+        allocated: 2,
+        freed: 2,
+    }
+}
+
+fn two_cpus_refill<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::None, FaultInjection::default());
+    // 1250-byte objects: 3 per slab with 4 (era A) / 5 (era B) colours; batch 2 makes
+    // the second refill fill the first slab up (it must move to slabs_full).
+    let c = tiny_cache(&m, "scn", 1250, (4, 2, 0));
+    assert!(c.geo.colour >= 2, "scenario needs at least two colours");
+    let n = p.ops.max(1);
+    let hs: Vec<_> = (0..2)
+        .map(|cpu| {
+            let c = c.clone();
+            spawn(&m, move |m| {
+                let mut t = m.task(cpu, &format!("task@cpu{cpu}"));
+                // GFP_ATOMIC: no irq window, so both grows overlap only at list_lock.
+                (0..n)
+                    .map(|_| {
+                        must(
+                            t.kmem_cache_alloc(&c, Gfp::ATOMIC).expect("valid"),
+                            "refill",
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let got: Vec<u64> = hs.into_iter().flat_map(|h| h.join()).collect();
+    final_audit(&m);
+    let mut uniq = got.clone();
+    uniq.sort_unstable();
+    uniq.dedup();
+    assert_eq!(
+        uniq.len(),
+        got.len(),
+        "conservation: two CPUs were handed the same object"
+    );
+    // B.4: slabs of one node are coloured sequentially under list_lock.
+    let colours: Vec<u32> = m
+        .trace
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::SlabCreated { colour_offset, .. } => Some(colour_offset),
+            _ => None,
+        })
+        .collect();
+    let mut cs = colours.clone();
+    cs.sort_unstable();
+    cs.dedup();
+    if colours.len() <= c.geo.colour {
+        assert_eq!(
+            cs.len(),
+            colours.len(),
+            "colour_next: concurrent grows reused a colour {colours:?} (B.4)"
+        );
+    }
+    Outcome {
+        allocated: got.len(),
+        freed: 0,
+    }
+}
+
+fn shared_transfer_vs_flush<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::None, FaultInjection::default());
+    // limit 2, batch 1, shared 2 → shared capacity 2.
+    let c = tiny_cache(&m, "scn", 1300, (2, 1, 2));
+    // Setup on CPU1: allocate 4, free 3 → array holds 2 after one flush into shared.
+    let mut setup = m.task(1, "setup@cpu1");
+    let objs: Vec<u64> = (0..4)
+        .map(|_| {
+            must(
+                setup.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+                "setup",
+            )
+        })
+        .collect();
+    for &o in &objs[..3] {
+        setup.kmem_cache_free(&c, o).expect("setup free");
+    }
+    drop(setup);
+    let keep = objs[3];
+    let c0 = c.clone();
+    let a = spawn(&m, move |m| {
+        let mut t = m.task(0, "task@cpu0");
+        must(
+            t.kmem_cache_alloc(&c0, Gfp::ATOMIC).expect("valid"),
+            "refill from the shared array",
+        )
+    });
+    let c1 = c.clone();
+    let b = spawn(&m, move |m| {
+        let mut t = m.task(1, "task@cpu1");
+        // CPU1's array is full (2 of 2): this free flushes one object into shared.
+        t.kmem_cache_free(&c1, keep).expect("free");
+    });
+    let got = a.join();
+    b.join();
+    final_audit(&m);
+    assert_ne!(
+        got, keep,
+        "the object CPU1 is freeing cannot be handed to CPU0 before it is free"
+    );
+    Outcome {
+        allocated: 5,
+        freed: 4,
+    }
+}
+
+fn concurrent_free_block<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::None, FaultInjection::default());
+    // limit 1, batch 1, no shared array: every free past the first flushes into
+    // free_block. free_limit = (1 + 2 CPUs) × 1 + 3 = 6.
+    let c = tiny_cache(&m, "scn", 1300, (1, 1, 0));
+    let mut setup = m.task(0, "setup");
+    let objs: Vec<u64> = (0..9)
+        .map(|_| {
+            must(
+                setup.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+                "setup",
+            )
+        })
+        .collect();
+    // Free 6 so the node holds exactly free_limit free objects (one stays in CPU0's array).
+    for &o in &objs[..7] {
+        setup.kmem_cache_free(&c, o).expect("setup free");
+    }
+    drop(setup);
+    let (x, y) = (objs[7], objs[8]);
+    let hs: Vec<_> = [(0usize, x), (1usize, y)]
+        .into_iter()
+        .map(|(cpu, o)| {
+            let c = c.clone();
+            spawn(&m, move |m| {
+                let mut t = m.task(cpu, &format!("task@cpu{cpu}"));
+                // Two frees: the second overflows the 1-entry array into free_block.
+                let extra = must(t.kmem_cache_alloc(&c, Gfp::ATOMIC).expect("valid"), "alloc");
+                t.kmem_cache_free(&c, o).expect("free");
+                t.kmem_cache_free(&c, extra).expect("free");
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join();
+    }
+    final_audit(&m);
+    assert_eq!(m.live_objects(&c), 0);
+    Outcome {
+        allocated: 11,
+        freed: 11,
+    }
+}
+
+fn grow_failure<P: Platform>(p: &Params) -> Outcome {
+    // The 2nd page request fails: depending on the interleaving that is CPU1's slab pages
+    // or the off-slab descriptor cache's pages (the `opps1` path).
+    let faults = FaultInjection {
+        fail_nth: Some(2),
+        ..FaultInjection::default()
+    };
+    let m = machine::<P>(p, KmallocSetup::UpTo(64), faults);
+    // Era A: 1024-byte objects are off-slab (>= PAGE_SIZE/8), descriptor from size-64 (or
+    // size-32). Era B: off-slab too (>= 128 and no room left over).
+    let c = tiny_cache(&m, "scn", 1024, (2, 1, 0));
+    assert!(c.geo.off_slab(), "scenario needs an off-slab cache");
+    let hs: Vec<_> = (0..2)
+        .map(|cpu| {
+            let c = c.clone();
+            spawn(&m, move |m| {
+                let mut t = m.task(cpu, &format!("task@cpu{cpu}"));
+                t.kmem_cache_alloc(&c, Gfp::ATOMIC).expect("valid")
+            })
+        })
+        .collect();
+    let got: Vec<Option<u64>> = hs.into_iter().map(|h| h.join()).collect();
+    final_audit(&m);
+    assert!(
+        got.iter().any(|g| g.is_some()),
+        "one CPU's allocation must succeed"
+    );
+    let mut t = m.task(0, "after");
+    let more = must(
+        t.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+        "allocation after the fault",
+    );
+    t.kmem_cache_free(&c, more).expect("free");
+    final_audit(&m);
+    Outcome {
+        allocated: got.iter().flatten().count() + 1,
+        freed: 1,
+    }
+}
+
+fn reap_vs_alloc<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::None, FaultInjection::default());
+    let c = tiny_cache(&m, "scn", 1300, (4, 2, 0));
+    // Fill both CPUs' arrays and leave a free slab, then make the node part due.
+    for cpu in 0..2 {
+        let mut t = m.task(cpu, &format!("setup@cpu{cpu}"));
+        let objs: Vec<u64> = (0..3)
+            .map(|_| must(t.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"), "setup"))
+            .collect();
+        for o in objs {
+            t.kmem_cache_free(&c, o).expect("setup free");
+        }
+    }
+    m.advance_jiffies(10 * slab_model::machine::REAPTIMEOUT_NODE);
+    let c0 = c.clone();
+    let reaper = spawn(&m, move |m| {
+        let mut r = m.reaper(0, "reap@cpu0");
+        r.cache_reap();
+        r.cache_reap();
+        let _ = &c0;
+    });
+    let hs: Vec<_> = (0..2)
+        .map(|cpu| {
+            let c = c.clone();
+            spawn(&m, move |m| {
+                let mut t = m.task(cpu, &format!("task@cpu{cpu}"));
+                let o = must(
+                    t.kmem_cache_alloc(&c, Gfp::ATOMIC).expect("valid"),
+                    "alloc during reap",
+                );
+                t.kmem_cache_free(&c, o).expect("free");
+            })
+        })
+        .collect();
+    reaper.join();
+    for h in hs {
+        h.join();
+    }
+    final_audit(&m);
+    Outcome {
+        allocated: 8,
+        freed: 8,
+    }
+}
+
+fn tune_during_grow<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::None, FaultInjection::default());
+    let c = tiny_cache(&m, "scn", 1300, (2, 1, 0));
+    let c0 = c.clone();
+    let task = spawn(&m, move |m| {
+        let mut t = m.task(0, "task@cpu0");
+        let o = must(
+            t.kmem_cache_alloc(&c0, Gfp::KERNEL).expect("valid"),
+            "allocation across the tune",
+        );
+        t.kmem_cache_free(&c0, o).expect("free");
+    });
+    let c1 = c.clone();
+    let tuner = spawn(&m, move |m| {
+        let mut t = m.tuner(1, "tuner@cpu1");
+        t.slabinfo_write("scn 3 1 0").expect("valid tunables");
+        let _ = &c1;
+    });
+    task.join();
+    tuner.join();
+    final_audit(&m);
+    assert_eq!(c.tunables().limit, 3);
+    Outcome {
+        allocated: 1,
+        freed: 1,
+    }
+}
+
+fn shrink_destroy<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::None, FaultInjection::default());
+    let c = tiny_cache(&m, "scn", 1300, (2, 1, 1));
+    let hs: Vec<_> = (0..2)
+        .map(|cpu| {
+            let c = c.clone();
+            spawn(&m, move |m| {
+                let mut t = m.task(cpu, &format!("task@cpu{cpu}"));
+                let a = must(t.kmem_cache_alloc(&c, Gfp::ATOMIC).expect("valid"), "alloc");
+                let b = must(t.kmem_cache_alloc(&c, Gfp::ATOMIC).expect("valid"), "alloc");
+                t.kmem_cache_free(&c, a).expect("free");
+                b
+            })
+        })
+        .collect();
+    let live: Vec<u64> = hs.into_iter().map(|h| h.join()).collect();
+    final_audit(&m);
+    // Quiescent now. Destroy with live objects must fail and change nothing.
+    let mut t = m.task(0, "admin");
+    let before = m.slabinfo();
+    let err = t.kmem_cache_destroy(&c);
+    if err.is_ok() {
+        final_audit(&m);
+        panic!(
+            "kmem_cache_destroy succeeded with {} live objects",
+            live.len()
+        );
+    }
+    assert_eq!(m.slabinfo(), before, "a failed destroy changed the cache");
+    final_audit(&m);
+    // Still usable.
+    let o = must(
+        t.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+        "allocation after failed destroy",
+    );
+    t.kmem_cache_free(&c, o).expect("free");
+    for o in live {
+        t.kmem_cache_free(&c, o).expect("free");
+    }
+    assert!(
+        !t.kmem_cache_shrink(&c).expect("shrink"),
+        "no slab may remain after freeing everything"
+    );
+    t.kmem_cache_destroy(&c)
+        .expect("destroy after freeing everything");
+    final_audit(&m);
+    Outcome {
+        allocated: 5,
+        freed: 5,
+    }
+}
+
+fn mixed<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::UpTo(4096), FaultInjection::default());
+    let caches = [
+        tiny_cache(&m, "small", 384, (4, 2, 2)),
+        tiny_cache(&m, "big", 1300, (2, 1, 1)),
+    ];
+    let mut hs = Vec::new();
+    for cpu in 0..p.cpus {
+        for kind in 0..2 {
+            let caches = caches.clone();
+            let ops = p.ops;
+            let seed = p.seed ^ ((cpu as u64) << 8 | kind as u64);
+            hs.push(spawn(&m, move |m| {
+                let mut ctx = if kind == 0 {
+                    m.task(cpu, &format!("task@cpu{cpu}"))
+                } else {
+                    m.interrupt(cpu, &format!("irq@cpu{cpu}"))
+                };
+                let gfp = if kind == 0 { Gfp::KERNEL } else { Gfp::ATOMIC };
+                let mut held: Vec<(usize, u64)> = Vec::new();
+                let mut x = seed | 1;
+                for _ in 0..ops {
+                    // The workload shape comes from the seed; the interleaving from the
+                    // scheduler.
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    match x % 4 {
+                        0 | 1 => {
+                            let ci = (x >> 8) as usize % 2;
+                            if let Some(o) = ctx.kmem_cache_alloc(&caches[ci], gfp).expect("valid")
+                            {
+                                held.push((ci, o));
+                            }
+                        }
+                        2 => {
+                            if let Some(o) = ctx
+                                .kmalloc(((x >> 16) % 2048) as usize + 1, gfp)
+                                .expect("valid")
+                            {
+                                held.push((usize::MAX, o));
+                            }
+                        }
+                        _ => {
+                            if let Some((ci, o)) = held.pop() {
+                                if ci == usize::MAX {
+                                    ctx.kfree(o).expect("kfree");
+                                } else {
+                                    ctx.kmem_cache_free(&caches[ci], o).expect("free");
+                                }
+                            }
+                        }
+                    }
+                }
+                for (ci, o) in held {
+                    if ci == usize::MAX {
+                        ctx.kfree(o).expect("kfree");
+                    } else {
+                        ctx.kmem_cache_free(&caches[ci], o).expect("free");
+                    }
+                }
+            }));
+        }
+        let r = spawn(&m, move |m| {
+            let mut r = m.reaper(cpu, &format!("reap@cpu{cpu}"));
+            m.advance_jiffies(slab_model::machine::REAPTIMEOUT_NODE);
+            r.cache_reap();
+        });
+        hs.push(r);
+    }
+    let tuner = spawn(&m, |m| {
+        let mut t = m.tuner(0, "tuner");
+        t.slabinfo_write("small 6 3 1").expect("tune");
+    });
+    for h in hs {
+        h.join();
+    }
+    tuner.join();
+    final_audit(&m);
+    for c in &caches {
+        assert_eq!(m.live_objects(c), 0);
+    }
+    Outcome::default()
+}
