@@ -12,7 +12,7 @@ use crate::mutation::Mutation;
 use crate::node::NodeLists;
 use crate::profile::Era;
 use crate::sync::Platform;
-use crate::trace::{EventKind, ListKind, Place};
+use crate::trace::{EventKind, KFn, ListKind, Place};
 
 /// How a node's lists are reached: under `list_lock` (the kernel) or, on a mutated path,
 /// without it.
@@ -68,7 +68,7 @@ impl<'m, P: Platform> Context<'m, P> {
         flags: Gfp,
     ) -> Result<Option<u64>, SlabError> {
         self.check_alloc_args(cachep, flags)?;
-        self.trace(cachep.id, EventKind::Enter("kmem_cache_alloc"));
+        self.enter(cachep.id, KFn::KmemCacheAlloc);
         let irq = self.local_irq_disable();
         let (objp, irq) = self.____cache_alloc(cachep, flags, irq);
         self.local_irq_enable(irq);
@@ -94,7 +94,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 nodes: self.m.nodes(),
             });
         }
-        self.trace(cachep.id, EventKind::Enter("kmem_cache_alloc_node"));
+        self.enter(cachep.id, KFn::KmemCacheAllocNode);
         let irq = self.local_irq_disable();
         let (objp, irq) = self.__cache_alloc_node(cachep, flags, nodeid, irq);
         self.local_irq_enable(irq);
@@ -111,6 +111,7 @@ impl<'m, P: Platform> Context<'m, P> {
         nodeid: usize,
         irq: IrqOff<'m, P>,
     ) -> (Option<u64>, IrqOff<'m, P>) {
+        self.enter(cachep.id, KFn::DunderCacheAllocNode);
         if !self.m.numa() {
             return self.____cache_alloc(cachep, flags, irq);
         }
@@ -156,6 +157,7 @@ impl<'m, P: Platform> Context<'m, P> {
         flags: Gfp,
         irq: IrqOff<'m, P>,
     ) -> (Option<u64>, IrqOff<'m, P>) {
+        self.m.cover(KFn::QuadCacheAlloc);
         let ac = cachep.cpu_cache_get(&irq);
         let hit = cachep.ac(&irq, ac, |ac| {
             if ac.avail() > 0 {
@@ -206,7 +208,7 @@ impl<'m, P: Platform> Context<'m, P> {
         let m = self.m;
         let muts = m.mutations();
         let era = m.era();
-        self.trace(cachep.id, EventKind::Enter("cache_alloc_refill"));
+        self.enter(cachep.id, KFn::CacheAllocRefill);
         let mut node = self.node();
         let mut ac = cachep.cpu_cache_get(&irq);
         loop {
@@ -310,6 +312,7 @@ impl<'m, P: Platform> Context<'m, P> {
             let Some(shared) = l.shared.as_mut() else {
                 return 0;
             };
+            self.m.cover(KFn::TransferObjects);
             let moved = self.ac_do(cachep, irq, ac, |a| {
                 transfer_objects(a, shared, batchcount, muts)
             });
@@ -375,6 +378,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 while slab.inuse < num && batchcount > 0 {
                     batchcount -= 1;
                     taken.push(slab.slab_get_obj(size, num));
+                    self.m.cover(KFn::SlabGetObj);
                 }
                 let full = slab.is_full(num);
                 let from = l.slabs.list_del(id);
@@ -424,7 +428,7 @@ impl<'m, P: Platform> Context<'m, P> {
     ) -> (Option<u64>, IrqOff<'m, P>) {
         let num = cachep.num();
         let size = cachep.size();
-        self.trace(cachep.id, EventKind::Enter("____cache_alloc_node"));
+        self.enter(cachep.id, KFn::QuadCacheAllocNode);
         loop {
             let n = &cachep.nodes[nodeid];
             let lock = n.spin_lock(&irq);

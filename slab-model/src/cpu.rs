@@ -13,7 +13,7 @@
 
 use crate::machine::Machine;
 use crate::sync::{Lock, Platform};
-use crate::trace::EventKind;
+use crate::trace::{EventKind, KFn};
 use std::collections::VecDeque;
 
 /// One CPU of the simulated machine.
@@ -129,6 +129,13 @@ impl<'m, P: Platform> Context<'m, P> {
     #[inline]
     pub(crate) fn trace(&self, cache: u32, kind: EventKind) {
         self.m.trace.record(self.trace_id, self.cpu, cache, kind);
+    }
+
+    /// Records entry into a kernel function: trace event and coverage.
+    #[inline]
+    pub(crate) fn enter(&self, cache: u32, f: KFn) {
+        self.m.cover(f);
+        self.trace(cache, EventKind::Enter(f));
     }
 
     /// `local_irq_disable()` on the current CPU: blocks while another context of this CPU

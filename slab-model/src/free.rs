@@ -13,7 +13,7 @@ use crate::node::NodeLock;
 use crate::profile::Era;
 use crate::slab::Slab;
 use crate::sync::Platform;
-use crate::trace::{EventKind, ListKind, Place};
+use crate::trace::{EventKind, KFn, ListKind, Place};
 use std::sync::Arc;
 
 impl<'m, P: Platform> Context<'m, P> {
@@ -78,7 +78,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `local_irq_restore`. Misuse (see [`SlabError`]) is rejected before any change.
     pub fn kmem_cache_free(&mut self, cachep: &KmemCache<P>, objp: u64) -> Result<(), SlabError> {
         self.check_free(Some(cachep), objp)?;
-        self.trace(cachep.id, EventKind::Enter("kmem_cache_free"));
+        self.enter(cachep.id, KFn::KmemCacheFree);
         let irq = self.local_irq_disable();
         self.m.shadow().remove(objp);
         self.trace(
@@ -99,6 +99,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// remote node goes straight back to its own node (`cache_free_alien` without alien
     /// arrays: lock the remote node and `free_block` it).
     pub(crate) fn __cache_free(&self, cachep: &KmemCache<P>, objp: u64, irq: &IrqOff<'m, P>) {
+        self.m.cover(KFn::DunderCacheFree);
         if self.m.numa() {
             let obj_node = {
                 let mem = self.m.mem();
@@ -135,7 +136,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// then shifts the survivors down.
     fn cache_flusharray(&self, cachep: &KmemCache<P>, irq: &IrqOff<'m, P>) {
         let muts = self.m.mutations();
-        self.trace(cachep.id, EventKind::Enter("cache_flusharray"));
+        self.enter(cachep.id, KFn::CacheFlusharray);
         let ac = cachep.cpu_cache_get(irq);
         let (mut batchcount, avail) = cachep.ac(irq, ac, |a| (a.batchcount, a.avail()));
         assert!(
@@ -228,7 +229,7 @@ impl<'m, P: Platform> Context<'m, P> {
         node: usize,
         access: &Access<'_, '_, P>,
     ) -> Vec<Slab> {
-        self.trace(cachep.id, EventKind::Enter("free_block"));
+        self.enter(cachep.id, KFn::FreeBlock);
         let num = cachep.num();
         let reciprocal = cachep.geo.reciprocal_size;
         let slab_ids: Vec<u64> = {
@@ -261,6 +262,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 });
                 let objnr = slab.obj_to_index(reciprocal, objp - cachep.geo.obj_offset as u64);
                 slab.slab_put_obj(objnr);
+                self.m.cover(KFn::SlabPutObj);
                 l.free_objects += 1;
                 let to = if slab.inuse == 0 {
                     if l.free_objects > l.free_limit {

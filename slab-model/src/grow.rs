@@ -14,7 +14,7 @@ use crate::profile::Era;
 use crate::slab::{bufctl_end, Freelist, Slab};
 use crate::slab_flags::SlabFlags;
 use crate::sync::Platform;
-use crate::trace::{EventKind, ListKind};
+use crate::trace::{EventKind, KFn, ListKind};
 
 /// Byte the model's constructor writes into every object (so a test can see that an
 /// object it gets back is constructed).
@@ -52,7 +52,7 @@ impl<'m, P: Platform> Context<'m, P> {
             "cache_grow recursion: cache {} grows while growing (is it its own off-slab descriptor source? B.20)",
             cachep.name
         );
-        self.trace(cachep.id, EventKind::Enter("cache_grow"));
+        self.enter(cachep.id, KFn::CacheGrow);
         let local_flags = flags & (Gfp(Gfp::CONSTRAINT_MASK.0 | Gfp::RECLAIM_MASK.0));
         let colour = cachep.geo.colour;
         let n = &cachep.nodes[nodeid];
@@ -158,6 +158,7 @@ impl<'m, P: Platform> Context<'m, P> {
         flags: Gfp,
         nodeid: usize,
     ) -> Option<Pfn> {
+        self.enter(cachep.id, KFn::KmemGetpages);
         let flags = flags | cachep.gfpflags;
         let kind = if cachep.geo.flags.contains(SlabFlags::RECLAIM_ACCOUNT) {
             SlabPageKind::Reclaimable
@@ -193,6 +194,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// drops the page records' slab back-pointers and returns the block to the buddy
     /// allocator (`free_pages`), which undoes the slab-page accounting.
     pub(crate) fn kmem_freepages(&self, cachep: &KmemCache<P>, pfn: Pfn) {
+        self.enter(cachep.id, KFn::KmemFreepages);
         let order = cachep.geo.gfporder;
         {
             let mut mem = self.m.mem();
@@ -232,6 +234,7 @@ impl<'m, P: Platform> Context<'m, P> {
         nodeid: usize,
         irq: Option<IrqOff<'m, P>>,
     ) -> (Option<Slab>, Option<IrqOff<'m, P>>) {
+        self.enter(cachep.id, KFn::AllocSlabmgmt);
         let geo = &cachep.geo;
         let base = self.m.mem().pfn_to_virt(pfn);
         let (mgmt_addr, off_slab, colouroff, irq) = match geo.descriptor {
@@ -249,7 +252,9 @@ impl<'m, P: Platform> Context<'m, P> {
                         .as_deref()
                         .expect("off-slab cache has a descriptor cache"),
                 };
-                // The descriptor allocation must not be node-constrained beyond nodeid.
+                // kmem_cache_alloc_node(slabp_cache, flags & ~GFP_THISNODE, nodeid): the
+                // descriptor allocation must not be node-constrained beyond nodeid.
+                self.m.cover(KFn::KmemCacheAllocNode);
                 let dflags = Gfp(flags.0 & !Gfp::GFP_THISNODE.0);
                 let (obj, irq) = match irq {
                     Some(i) => {
@@ -292,6 +297,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// at its cache and slab (`page_set_cache` / `page_set_slab`; era B `page->slab_cache`
     /// and the page itself), so `virt_to_cache` and `virt_to_slab` work by address.
     fn slab_map_pages(&self, cachep: &KmemCache<P>, slab: &Slab) {
+        self.m.cover(KFn::SlabMapPages);
         let mut mem = self.m.mem();
         for i in 0..(1u64 << cachep.geo.gfporder) {
             let rec = mem
@@ -307,6 +313,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// object and links the free objects: era A `bufctl[i] = i + 1`, the last
     /// `BUFCTL_END`, `free = 0`; era B `freelist[i] = i`.
     fn cache_init_objs(&self, cachep: &KmemCache<P>, slab: &mut Slab) {
+        self.m.cover(KFn::CacheInitObjs);
         let muts = self.m.mutations();
         let num = cachep.num();
         if cachep.ctor {
@@ -351,6 +358,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// a nested free with interrupts still off). Era A calls it inside `free_block`'s
     /// locked section; era B after the lock is dropped (`slabs_destroy`).
     pub(crate) fn slab_destroy(&self, cachep: &KmemCache<P>, slab: Slab, irq: &IrqOff<'m, P>) {
+        self.m.cover(KFn::SlabDestroy);
         self.trace(cachep.id, EventKind::SlabDestroyed { slab: slab.pfn });
         self.kmem_freepages(cachep, slab.pfn);
         if slab.mgmt_off_slab {

@@ -7,7 +7,7 @@ use crate::kmalloc_sizes;
 use crate::machine::Machine;
 use crate::memory::PG_SLAB;
 use crate::sync::Platform;
-use crate::trace::EventKind;
+use crate::trace::{EventKind, KFn};
 
 /// `ZERO_SIZE_PTR`: what `kmalloc(0)` returns; dereferencing it faults.
 pub const ZERO_SIZE_PTR: u64 = 16;
@@ -42,7 +42,7 @@ impl<'m, P: Platform> Context<'m, P> {
         let Some(cachep) = cachep else {
             return Ok(None);
         };
-        self.trace(cachep.id, EventKind::Enter("kmalloc"));
+        self.enter(cachep.id, KFn::Kmalloc);
         self.kmem_cache_alloc(&cachep, flags)
     }
 
@@ -54,7 +54,7 @@ impl<'m, P: Platform> Context<'m, P> {
             return Ok(());
         }
         let cachep = self.check_free(None, objp)?;
-        self.trace(cachep.id, EventKind::Enter("kfree"));
+        self.enter(cachep.id, KFn::Kfree);
         let irq = self.local_irq_disable();
         self.m.shadow().remove(objp);
         self.trace(

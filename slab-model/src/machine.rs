@@ -18,7 +18,7 @@ use crate::mutation::MutationSet;
 use crate::page_alloc::{BuddyAllocator, FaultInjection};
 use crate::profile::{ArchProfile, Era};
 use crate::sync::{AtomicCounter, Lock, Platform};
-use crate::trace::Trace;
+use crate::trace::{KFn, Trace};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -159,6 +159,9 @@ pub struct Machine<P: Platform> {
     /// did not create ([`KmallocSetup`]).
     kmalloc: Vec<Option<KmallocSlot<P>>>,
     jiffies: P::Counter,
+    /// Which kernel functions ran (a bit per [`KFn`]). Instrumentation, not kernel state:
+    /// a host atomic, so it adds no scheduling point.
+    coverage: std::sync::atomic::AtomicU64,
     /// The event log.
     pub trace: Trace,
 }
@@ -185,6 +188,7 @@ impl<P: Platform> Machine<P> {
             chain: P::Mutex::new(Chain { ids: Vec::new() }),
             kmalloc: Vec::new(),
             jiffies: P::Counter::new(0),
+            coverage: std::sync::atomic::AtomicU64::new(0),
             trace: Trace::new(config.trace_capacity),
             config,
         };
@@ -316,6 +320,7 @@ impl<P: Platform> Machine<P> {
     /// `kmem_cache_create(name, size, align, flags, ctor)`. Takes `cache_chain_mutex`.
     /// Errors (checked before anything is created): see [`SlabError`].
     pub fn kmem_cache_create(&self, args: CreateArgs) -> Result<Arc<KmemCache<P>>, SlabError> {
+        self.cover(KFn::KmemCacheCreate);
         if args.name.is_empty() {
             return Err(SlabError::NameMissing);
         }
@@ -346,6 +351,23 @@ impl<P: Platform> Machine<P> {
             mutations: self.config.mutations,
         };
         self.create_cache(args, &ctx)
+    }
+
+    /// Marks a kernel function as executed.
+    #[inline]
+    pub(crate) fn cover(&self, f: KFn) {
+        self.coverage
+            .fetch_or(1 << f as u8, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The kernel functions that have run on this machine so far.
+    pub fn covered(&self) -> Vec<KFn> {
+        let bits = self.coverage.load(std::sync::atomic::Ordering::Relaxed);
+        KFn::ALL
+            .iter()
+            .copied()
+            .filter(|&f| bits & (1 << f as u8) != 0)
+            .collect()
     }
 
     /// The configuration.

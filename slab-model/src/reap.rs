@@ -6,7 +6,7 @@ use crate::cpu::Context;
 use crate::machine::REAPTIMEOUT_NODE;
 use crate::mutation::Mutation;
 use crate::sync::{Lock, Platform, TrackedCell};
-use crate::trace::{EventKind, ListKind};
+use crate::trace::{EventKind, KFn, ListKind};
 
 /// What one `cache_reap` pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,7 +49,7 @@ impl<'m, P: Platform> Context<'m, P> {
             return out;
         };
         let ids = chain.ids.clone();
-        self.trace(u32::MAX, EventKind::Enter("cache_reap"));
+        self.enter(u32::MAX, KFn::CacheReap);
         for id in ids {
             let cachep = m.cache_by_id(id);
             let node = self.node();
@@ -143,7 +143,7 @@ impl<'m, P: Platform> Context<'m, P> {
             drop(irq);
             return 0;
         }
-        self.trace(cachep.id, EventKind::Enter("drain_array"));
+        self.enter(cachep.id, KFn::DrainArray);
         let node = m.cpus()[self.cpu()].node;
         let lock = cachep.nodes[node].spin_lock(&irq);
         let doomed = self.free_block(cachep, &objs, node, &Access::Locked(&lock));
@@ -159,6 +159,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `list_lock` throughout (the 2.6 kernel peeked at `touched` unlocked; B.22 is the
     /// class of bug that peeking leads to).
     pub fn drain_shared_array(&self, cachep: &KmemCache<P>, node: usize, force: bool) -> usize {
+        self.m.cover(KFn::DrainArray);
         let muts = self.m.mutations();
         let irq = self.local_irq_disable();
         let n = &cachep.nodes[node];
@@ -191,6 +192,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// from the tail of `slabs_free`, taking `list_lock` for each unlink and destroying the
     /// slab after dropping it. Returns the slabs destroyed.
     pub fn drain_freelist(&self, cachep: &KmemCache<P>, node: usize, tofree: usize) -> usize {
+        self.m.cover(KFn::DrainFreelist);
         let mut freed = 0;
         let n = &cachep.nodes[node];
         while freed < tofree {

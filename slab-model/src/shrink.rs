@@ -6,7 +6,7 @@ use crate::cpu::Context;
 use crate::error::SlabError;
 use crate::mutation::Mutation;
 use crate::sync::{Lock, Platform};
-use crate::trace::EventKind;
+use crate::trace::KFn;
 
 impl<'m, P: Platform> Context<'m, P> {
     /// `kmem_cache_shrink(cachep)` (eras A, B), under `cache_chain_mutex`: drains every
@@ -16,6 +16,7 @@ impl<'m, P: Platform> Context<'m, P> {
         if cachep.is_destroyed() {
             return Err(SlabError::CacheDestroyed(cachep.name.clone()));
         }
+        self.enter(cachep.id, KFn::KmemCacheShrink);
         let chain = self.m.chain.lock();
         let r = self.__cache_shrink(cachep);
         drop(chain);
@@ -26,7 +27,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `__cache_shrink` (eras A, B): `drain_cpu_caches`, then `drain_freelist` of every
     /// node with `free_objects` as the slab count (an over-estimate that means "all").
     pub(crate) fn __cache_shrink(&self, cachep: &KmemCache<P>) -> bool {
-        self.trace(cachep.id, EventKind::Enter("__cache_shrink"));
+        self.enter(cachep.id, KFn::DunderCacheShrink);
         self.drain_cpu_caches(cachep);
         let mut remain = false;
         for node in 0..self.m.nodes() {
@@ -51,6 +52,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// node's shared array.
     pub(crate) fn drain_cpu_caches(&self, cachep: &KmemCache<P>) {
         let m = self.m;
+        self.enter(cachep.id, KFn::DrainCpuCaches);
         for cpu in 0..m.cpus().len() {
             let irq = self.irq_off_on(cpu);
             let node = m.cpus()[cpu].node;
@@ -86,7 +88,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 live,
             });
         }
-        self.trace(cachep.id, EventKind::Enter("kmem_cache_destroy"));
+        self.enter(cachep.id, KFn::KmemCacheDestroy);
         let mut chain = m.chain.lock();
         let pos = chain
             .ids

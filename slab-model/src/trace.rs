@@ -57,11 +57,159 @@ impl fmt::Display for Place {
     }
 }
 
+/// The kernel functions the model implements, for the trace and for coverage: a scenario
+/// run records which of them executed (see [`crate::machine::Machine::covered`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[repr(u8)]
+pub enum KFn {
+    /// `kmem_cache_create`.
+    KmemCacheCreate,
+    /// `kmem_cache_alloc`.
+    KmemCacheAlloc,
+    /// `kmem_cache_alloc_node`.
+    KmemCacheAllocNode,
+    /// `__cache_alloc_node`.
+    DunderCacheAllocNode,
+    /// `____cache_alloc`.
+    QuadCacheAlloc,
+    /// `cache_alloc_refill`.
+    CacheAllocRefill,
+    /// `transfer_objects`.
+    TransferObjects,
+    /// `____cache_alloc_node`.
+    QuadCacheAllocNode,
+    /// `cache_grow`.
+    CacheGrow,
+    /// `kmem_getpages`.
+    KmemGetpages,
+    /// `alloc_slabmgmt`.
+    AllocSlabmgmt,
+    /// `slab_map_pages`.
+    SlabMapPages,
+    /// `cache_init_objs`.
+    CacheInitObjs,
+    /// `slab_get_obj`.
+    SlabGetObj,
+    /// `kmem_cache_free`.
+    KmemCacheFree,
+    /// `__cache_free`.
+    DunderCacheFree,
+    /// `cache_flusharray`.
+    CacheFlusharray,
+    /// `free_block`.
+    FreeBlock,
+    /// `slab_put_obj`.
+    SlabPutObj,
+    /// `slab_destroy`.
+    SlabDestroy,
+    /// `kmem_freepages`.
+    KmemFreepages,
+    /// `kmalloc`.
+    Kmalloc,
+    /// `kfree`.
+    Kfree,
+    /// `do_tune_cpucache`.
+    DoTuneCpucache,
+    /// `cache_reap`.
+    CacheReap,
+    /// `drain_array`.
+    DrainArray,
+    /// `drain_freelist`.
+    DrainFreelist,
+    /// `__cache_shrink`.
+    DunderCacheShrink,
+    /// `drain_cpu_caches`.
+    DrainCpuCaches,
+    /// `kmem_cache_shrink`.
+    KmemCacheShrink,
+    /// `kmem_cache_destroy`.
+    KmemCacheDestroy,
+}
+
+impl KFn {
+    /// Every function, in path order.
+    pub const ALL: &'static [KFn] = &[
+        KFn::KmemCacheCreate,
+        KFn::KmemCacheAlloc,
+        KFn::KmemCacheAllocNode,
+        KFn::DunderCacheAllocNode,
+        KFn::QuadCacheAlloc,
+        KFn::CacheAllocRefill,
+        KFn::TransferObjects,
+        KFn::QuadCacheAllocNode,
+        KFn::CacheGrow,
+        KFn::KmemGetpages,
+        KFn::AllocSlabmgmt,
+        KFn::SlabMapPages,
+        KFn::CacheInitObjs,
+        KFn::SlabGetObj,
+        KFn::KmemCacheFree,
+        KFn::DunderCacheFree,
+        KFn::CacheFlusharray,
+        KFn::FreeBlock,
+        KFn::SlabPutObj,
+        KFn::SlabDestroy,
+        KFn::KmemFreepages,
+        KFn::Kmalloc,
+        KFn::Kfree,
+        KFn::DoTuneCpucache,
+        KFn::CacheReap,
+        KFn::DrainArray,
+        KFn::DrainFreelist,
+        KFn::DunderCacheShrink,
+        KFn::DrainCpuCaches,
+        KFn::KmemCacheShrink,
+        KFn::KmemCacheDestroy,
+    ];
+    /// The kernel's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            KFn::KmemCacheCreate => "kmem_cache_create",
+            KFn::KmemCacheAlloc => "kmem_cache_alloc",
+            KFn::KmemCacheAllocNode => "kmem_cache_alloc_node",
+            KFn::DunderCacheAllocNode => "__cache_alloc_node",
+            KFn::QuadCacheAlloc => "____cache_alloc",
+            KFn::CacheAllocRefill => "cache_alloc_refill",
+            KFn::TransferObjects => "transfer_objects",
+            KFn::QuadCacheAllocNode => "____cache_alloc_node",
+            KFn::CacheGrow => "cache_grow",
+            KFn::KmemGetpages => "kmem_getpages",
+            KFn::AllocSlabmgmt => "alloc_slabmgmt",
+            KFn::SlabMapPages => "slab_map_pages",
+            KFn::CacheInitObjs => "cache_init_objs",
+            KFn::SlabGetObj => "slab_get_obj",
+            KFn::KmemCacheFree => "kmem_cache_free",
+            KFn::DunderCacheFree => "__cache_free",
+            KFn::CacheFlusharray => "cache_flusharray",
+            KFn::FreeBlock => "free_block",
+            KFn::SlabPutObj => "slab_put_obj",
+            KFn::SlabDestroy => "slab_destroy",
+            KFn::KmemFreepages => "kmem_freepages",
+            KFn::Kmalloc => "kmalloc",
+            KFn::Kfree => "kfree",
+            KFn::DoTuneCpucache => "do_tune_cpucache",
+            KFn::CacheReap => "cache_reap",
+            KFn::DrainArray => "drain_array",
+            KFn::DrainFreelist => "drain_freelist",
+            KFn::DunderCacheShrink => "__cache_shrink",
+            KFn::DrainCpuCaches => "drain_cpu_caches",
+            KFn::KmemCacheShrink => "kmem_cache_shrink",
+            KFn::KmemCacheDestroy => "kmem_cache_destroy",
+        }
+    }
+}
+
+impl fmt::Display for KFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum EventKind {
     /// A model function was entered.
-    Enter(&'static str),
+    Enter(KFn),
     /// `local_irq_disable` on the context's CPU.
     IrqOff,
     /// `local_irq_enable`.

@@ -8,7 +8,7 @@ use crate::error::SlabError;
 use crate::geometry::Tunables;
 use crate::mutation::Mutation;
 use crate::sync::{Lock, Platform, TrackedCell};
-use crate::trace::EventKind;
+use crate::trace::KFn;
 
 /// Longest `/proc/slabinfo` write the kernel accepts (`MAX_SLABINFO_WRITE`).
 pub const MAX_SLABINFO_WRITE: usize = 128;
@@ -95,7 +95,7 @@ impl<'m, P: Platform> Context<'m, P> {
         let m = self.m;
         let muts = m.mutations();
         let _chain = m.chain.lock();
-        self.trace(cachep.id, EventKind::Enter("do_tune_cpucache"));
+        self.enter(cachep.id, KFn::DoTuneCpucache);
         let cpus = m.cpus().len();
         let mut old = Vec::with_capacity(cpus);
         for cpu in 0..cpus {

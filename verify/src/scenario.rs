@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 use slab_model::sync::{Join, Platform};
-use slab_model::trace::EventKind;
+use slab_model::trace::{EventKind, KFn};
 use slab_model::{
     ArchProfile, CreateArgs, Era, FaultInjection, Gfp, KmallocSetup, KmemCache, Machine,
     MachineConfig, Mutation, MutationSet, SlabFlags,
@@ -40,6 +40,9 @@ pub enum ScenarioId {
     TuneDuringGrow,
     /// §6.10 shrink / destroy after quiescence, destroy with live objects failing cleanly.
     ShrinkDestroy,
+    /// kmalloc on one CPU, kfree of the same objects on another (remote free into the
+    /// freeing CPU's array) while both keep allocating.
+    CrossCpuKfree,
     /// A mixed workload of every context kind, scaled by the parameters (shuttle).
     Mixed,
 }
@@ -147,6 +150,15 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         catches: &[Mutation::DestroyDespiteLiveObjects],
     },
     ScenarioInfo {
+        id: ScenarioId::CrossCpuKfree,
+        name: "cross-cpu-kfree",
+        hazard: 0,
+        summary: "objects kmalloc'ed on CPU0 are kfree'd on CPU1 while both CPUs kmalloc from the same size classes",
+        drives: &["kmalloc", "kfree", "kmem_cache_alloc", "__cache_free", "cache_flusharray"],
+        loom: true,
+        catches: &[Mutation::KmallocClassTooSmall],
+    },
+    ScenarioInfo {
         id: ScenarioId::Mixed,
         name: "mixed",
         hazard: 0,
@@ -214,6 +226,16 @@ pub struct Outcome {
     pub allocated: usize,
     /// Objects freed.
     pub freed: usize,
+    /// Kernel functions the execution ran.
+    pub covered: Vec<KFn>,
+}
+
+fn done<P: Platform>(m: &Machine<P>, allocated: usize, freed: usize) -> Outcome {
+    Outcome {
+        allocated,
+        freed,
+        covered: m.covered(),
+    }
 }
 
 fn machine<P: Platform>(
@@ -319,6 +341,7 @@ pub fn run<P: Platform>(id: ScenarioId, p: &Params) -> Outcome {
         ScenarioId::ReapVsAlloc => reap_vs_alloc::<P>(p),
         ScenarioId::TuneDuringGrow => tune_during_grow::<P>(p),
         ScenarioId::ShrinkDestroy => shrink_destroy::<P>(p),
+        ScenarioId::CrossCpuKfree => cross_cpu_kfree::<P>(p),
         ScenarioId::Mixed => mixed::<P>(p),
     }
 }
@@ -360,10 +383,7 @@ fn irq_in_grow_window<P: Platform>(p: &Params) -> Outcome {
         got.len(),
         "every object the task holds is live"
     );
-    Outcome {
-        allocated: got.len() + ops,
-        freed: ops,
-    }
+    done(&m, got.len() + ops, ops)
 }
 
 fn migrate_across_window<P: Platform>(p: &Params) -> Outcome {
@@ -394,10 +414,7 @@ fn migrate_across_window<P: Platform>(p: &Params) -> Outcome {
     irq.join();
     final_audit(&m);
     assert_eq!(m.live_objects(&c), 0);
-    Outcome {
-        allocated: 2,
-        freed: 2,
-    }
+    done(&m, 2, 2)
 }
 
 fn two_cpus_refill<P: Platform>(p: &Params) -> Outcome {
@@ -454,10 +471,7 @@ fn two_cpus_refill<P: Platform>(p: &Params) -> Outcome {
             "colour_next: concurrent grows reused a colour {colours:?} (B.4)"
         );
     }
-    Outcome {
-        allocated: got.len(),
-        freed: 0,
-    }
+    done(&m, got.len(), 0)
 }
 
 fn shared_transfer_vs_flush<P: Platform>(p: &Params) -> Outcome {
@@ -500,10 +514,7 @@ fn shared_transfer_vs_flush<P: Platform>(p: &Params) -> Outcome {
         got, keep,
         "the object CPU1 is freeing cannot be handed to CPU0 before it is free"
     );
-    Outcome {
-        allocated: 5,
-        freed: 4,
-    }
+    done(&m, 5, 4)
 }
 
 fn concurrent_free_block<P: Platform>(p: &Params) -> Outcome {
@@ -544,10 +555,7 @@ fn concurrent_free_block<P: Platform>(p: &Params) -> Outcome {
     }
     final_audit(&m);
     assert_eq!(m.live_objects(&c), 0);
-    Outcome {
-        allocated: 11,
-        freed: 11,
-    }
+    done(&m, 11, 11)
 }
 
 fn grow_failure<P: Platform>(p: &Params) -> Outcome {
@@ -584,10 +592,7 @@ fn grow_failure<P: Platform>(p: &Params) -> Outcome {
     );
     t.kmem_cache_free(&c, more).expect("free");
     final_audit(&m);
-    Outcome {
-        allocated: got.iter().flatten().count() + 1,
-        freed: 1,
-    }
+    done(&m, got.iter().flatten().count() + 1, 1)
 }
 
 fn reap_vs_alloc<P: Platform>(p: &Params) -> Outcome {
@@ -629,10 +634,7 @@ fn reap_vs_alloc<P: Platform>(p: &Params) -> Outcome {
         h.join();
     }
     final_audit(&m);
-    Outcome {
-        allocated: 8,
-        freed: 8,
-    }
+    done(&m, 8, 8)
 }
 
 fn tune_during_grow<P: Platform>(p: &Params) -> Outcome {
@@ -657,10 +659,7 @@ fn tune_during_grow<P: Platform>(p: &Params) -> Outcome {
     tuner.join();
     final_audit(&m);
     assert_eq!(c.tunables().limit, 3);
-    Outcome {
-        allocated: 1,
-        freed: 1,
-    }
+    done(&m, 1, 1)
 }
 
 fn shrink_destroy<P: Platform>(p: &Params) -> Outcome {
@@ -709,10 +708,62 @@ fn shrink_destroy<P: Platform>(p: &Params) -> Outcome {
     t.kmem_cache_destroy(&c)
         .expect("destroy after freeing everything");
     final_audit(&m);
-    Outcome {
-        allocated: 5,
-        freed: 5,
+    done(&m, 5, 5)
+}
+
+fn kmalloc_checked<P: Platform>(
+    m: &Machine<P>,
+    ctx: &mut slab_model::Context<'_, P>,
+    size: usize,
+    gfp: Gfp,
+) -> u64 {
+    let o = must(ctx.kmalloc(size, gfp).expect("valid"), "kmalloc");
+    let usable = m.ksize(o).expect("a kmalloc object has a size");
+    assert!(
+        usable >= size,
+        "kmalloc({size}) returned a {usable}-byte object: the size class is too small"
+    );
+    o
+}
+
+fn cross_cpu_kfree<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::UpTo(256), FaultInjection::default());
+    // Small kmalloc arrays so frees overflow into cache_flusharray.
+    let mut tuner = m.tuner(0, "setup");
+    for name in m
+        .caches()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect::<Vec<_>>()
+    {
+        tuner
+            .slabinfo_write(&format!("{name} 2 1 1"))
+            .expect("tune kmalloc cache");
     }
+    drop(tuner);
+    let mut setup = m.task(0, "setup@cpu0");
+    let objs: Vec<u64> = [100usize, 200, 100]
+        .iter()
+        .map(|&s| kmalloc_checked(&m, &mut setup, s, Gfp::KERNEL))
+        .collect();
+    drop(setup);
+    let remote = spawn(&m, move |m| {
+        let mut t = m.task(1, "task@cpu1");
+        for o in objs {
+            t.kfree(o).expect("remote kfree");
+        }
+        let o = kmalloc_checked(m, &mut t, 150, Gfp::ATOMIC);
+        t.kfree(o).expect("kfree");
+    });
+    let local = spawn(&m, move |m| {
+        let mut t = m.task(0, "task@cpu0");
+        let o = kmalloc_checked(m, &mut t, 120, Gfp::ATOMIC);
+        t.kfree(o).expect("kfree");
+    });
+    remote.join();
+    local.join();
+    final_audit(&m);
+    done(&m, 5, 5)
 }
 
 fn mixed<P: Platform>(p: &Params) -> Outcome {
@@ -797,5 +848,5 @@ fn mixed<P: Platform>(p: &Params) -> Outcome {
     for c in &caches {
         assert_eq!(m.live_objects(c), 0);
     }
-    Outcome::default()
+    done(&m, 0, 0)
 }

@@ -1,0 +1,121 @@
+//! The loom suite: every loom-sized scenario, both eras, explored exhaustively up to the
+//! preemption bound (2 by default; `LOOM_MAX_PREEMPTIONS=3` for the extended run), and
+//! for every scenario each of its known-bad variants, which loom must find.
+//!
+//! Run with `cargo test --features loom`. Each test writes one line per exploration
+//! (executions, time, result) straight to stderr, so the figures show even for passing
+//! tests.
+#![cfg(feature = "loom")]
+
+use slab_model::Era;
+use slab_verify::loom_driver::{explore, LoomReport};
+use slab_verify::scenario::{Params, ScenarioId};
+use std::io::Write;
+
+fn report(r: &LoomReport) {
+    let _ = writeln!(std::io::stderr(), "{r}");
+}
+
+/// Loom parameters: two operations per context, which reaches every slow path of the
+/// scenario's tiny cache while keeping each exploration well under a second.
+fn params(era: Era) -> Params {
+    let mut p = Params::small(era);
+    p.ops = 2;
+    p
+}
+
+fn passes(id: ScenarioId, era: Era) {
+    let r = explore(id, &params(era));
+    report(&r);
+    if let Some(f) = &r.failure {
+        panic!("loom found a failing interleaving of the faithful model:\n{f}");
+    }
+    assert!(
+        r.executions > 1,
+        "loom explored a single execution: the scenario has no concurrency"
+    );
+}
+
+fn finds_its_mutations(id: ScenarioId) {
+    assert!(
+        !id.info().catches.is_empty(),
+        "every loom scenario must prove it can fail"
+    );
+    for &m in id.info().catches {
+        for era in [Era::A, Era::B] {
+            let r = explore(id, &params(era).with_mutation(m));
+            report(&r);
+            let f = r.failure.as_deref().unwrap_or_else(|| {
+                panic!(
+                    "loom did not find mutation {m} in scenario {} (era {era})",
+                    id.info().name
+                )
+            });
+            let _ = writeln!(
+                std::io::stderr(),
+                "    -> {}",
+                f.lines().next().unwrap_or("")
+            );
+        }
+    }
+}
+
+macro_rules! loom_scenario {
+    ($($name:ident => $id:expr,)*) => {
+        mod passes {
+            use super::*;
+            $(
+                #[test]
+                fn $name() {
+                    passes($id, Era::A);
+                    passes($id, Era::B);
+                }
+            )*
+        }
+        mod finds_mutation {
+            use super::*;
+            $(
+                #[test]
+                fn $name() {
+                    finds_its_mutations($id);
+                }
+            )*
+        }
+    };
+}
+
+loom_scenario! {
+    irq_in_grow_window => ScenarioId::IrqInGrowWindow,
+    migrate_across_window => ScenarioId::MigrateAcrossWindow,
+    two_cpus_refill => ScenarioId::TwoCpusRefill,
+    shared_transfer_vs_flusharray => ScenarioId::SharedTransferVsFlush,
+    concurrent_free_block => ScenarioId::ConcurrentFreeBlock,
+    grow_failure => ScenarioId::GrowFailure,
+    reap_vs_alloc => ScenarioId::ReapVsAlloc,
+    tune_during_grow => ScenarioId::TuneDuringGrow,
+    shrink_destroy => ScenarioId::ShrinkDestroy,
+    cross_cpu_kfree => ScenarioId::CrossCpuKfree,
+}
+
+#[test]
+fn every_loom_scenario_is_in_the_suite() {
+    let listed = [
+        ScenarioId::IrqInGrowWindow,
+        ScenarioId::MigrateAcrossWindow,
+        ScenarioId::TwoCpusRefill,
+        ScenarioId::SharedTransferVsFlush,
+        ScenarioId::ConcurrentFreeBlock,
+        ScenarioId::GrowFailure,
+        ScenarioId::ReapVsAlloc,
+        ScenarioId::TuneDuringGrow,
+        ScenarioId::ShrinkDestroy,
+        ScenarioId::CrossCpuKfree,
+    ];
+    for s in slab_verify::scenario::SCENARIOS.iter().filter(|s| s.loom) {
+        assert!(
+            listed.contains(&s.id),
+            "loom scenario {} has no test",
+            s.name
+        );
+    }
+}
