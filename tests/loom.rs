@@ -86,7 +86,7 @@ macro_rules! loom_scenario {
 
 loom_scenario! {
     irq_in_grow_window => ScenarioId::IrqInGrowWindow,
-    migrate_across_window => ScenarioId::MigrateAcrossWindow,
+    migrate_across_window => ScenarioId::TuneDuringGrow,
     two_cpus_refill => ScenarioId::TwoCpusRefill,
     shared_transfer_vs_flusharray => ScenarioId::SharedTransferVsFlush,
     concurrent_free_block => ScenarioId::ConcurrentFreeBlock,
@@ -101,7 +101,7 @@ loom_scenario! {
 fn every_loom_scenario_is_in_the_suite() {
     let listed = [
         ScenarioId::IrqInGrowWindow,
-        ScenarioId::MigrateAcrossWindow,
+        ScenarioId::TuneDuringGrow,
         ScenarioId::TwoCpusRefill,
         ScenarioId::SharedTransferVsFlush,
         ScenarioId::ConcurrentFreeBlock,
@@ -118,4 +118,44 @@ fn every_loom_scenario_is_in_the_suite() {
             s.name
         );
     }
+}
+
+/// A committed counterexample: loom's checkpoint of an interleaving in which a
+/// `/proc/slabinfo` write replaces CPU0's array while
+/// the task sleeps in `cache_grow`'s window and the task then keeps using the old array
+/// (`stale-ac-after-grow`: a use-after-free in the kernel). Replaying the file must fail
+/// on its first execution with the same violation.
+#[test]
+fn replays_committed_counterexample() {
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/regressions/loom-stale-ac-tune.json");
+    let work = std::env::temp_dir().join(format!("slab-loom-replay-{}.json", std::process::id()));
+    if !committed.exists() {
+        // First run on a new loom version: record the checkpoint (then commit it).
+        let _ = std::fs::remove_file(&work);
+        let r = slab_verify::loom_driver::explore_with(
+            ScenarioId::TuneDuringGrow,
+            &params(Era::A).with_mutation(slab_model::Mutation::StaleAcAfterGrow),
+            Some(&work),
+        );
+        assert!(r.failure.is_some());
+        std::fs::create_dir_all(committed.parent().unwrap()).unwrap();
+        std::fs::copy(&work, &committed).unwrap();
+    }
+    std::fs::copy(&committed, &work).unwrap();
+    let r = slab_verify::loom_driver::explore_with(
+        ScenarioId::TuneDuringGrow,
+        &params(Era::A).with_mutation(slab_model::Mutation::StaleAcAfterGrow),
+        Some(&work),
+    );
+    let _ = std::fs::remove_file(&work);
+    report(&r);
+    assert_eq!(
+        r.executions, 1,
+        "the checkpoint replays the failing execution first"
+    );
+    let f = r
+        .failure
+        .expect("the committed counterexample must still fail");
+    assert!(f.contains("use-after-free"), "{f}");
 }

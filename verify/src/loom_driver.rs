@@ -44,9 +44,25 @@ pub fn preemption_bound() -> Option<usize> {
     }
 }
 
-/// Explores `id` with `params` under loom.
+/// Explores `id` with `params` under loom (honouring loom's environment variables,
+/// including `LOOM_CHECKPOINT_FILE` / `LOOM_CHECKPOINT_INTERVAL` for replay).
 pub fn explore(id: ScenarioId, params: &Params) -> LoomReport {
+    explore_with(id, params, None)
+}
+
+/// The same, resuming from / writing to a loom checkpoint file with interval 1, so the
+/// file ends up holding the failing execution's path: replaying it fails on the first
+/// execution. This is how a counterexample becomes a committed regression test.
+pub fn explore_with(
+    id: ScenarioId,
+    params: &Params,
+    checkpoint: Option<&std::path::Path>,
+) -> LoomReport {
     let mut b = loom::model::Builder::new();
+    if let Some(path) = checkpoint {
+        b.checkpoint_file(path.to_str().expect("utf-8 checkpoint path"));
+        b.checkpoint_interval = 1;
+    }
     b.preemption_bound = preemption_bound();
     if std::env::var("LOOM_MAX_BRANCHES").is_err() {
         b.max_branches = 100_000;
@@ -67,7 +83,13 @@ pub fn explore(id: ScenarioId, params: &Params) -> LoomReport {
         preemption_bound: b.preemption_bound,
         executions: count.load(Ordering::Relaxed),
         seconds: start.elapsed().as_secs_f64(),
-        failure: r.err().map(|e| panic_message(&e)),
+        failure: r.err().map(|e| {
+            format!(
+                "{}\n--- replay ---\nloom stops at the first failing execution. To replay it:\n  LOOM_CHECKPOINT_FILE=loom-{name}.json LOOM_CHECKPOINT_INTERVAL=1 cargo test --release --features loom --test loom {name}\nthen rerun the same command with LOOM_LOG=trace LOOM_LOCATION=1 for loom's own step log; the file, committed under tests/regressions/, replays with slab_verify::loom_driver::explore_with.",
+                panic_message(&e),
+                name = id.info().name.replace('-', "_"),
+            )
+        }),
     }
 }
 
