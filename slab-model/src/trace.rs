@@ -390,36 +390,50 @@ impl Trace {
             .unwrap_or_else(|| format!("cache{i}"))
     }
 
-    /// Renders the last `last` events as lanes: one column per execution context, one
-    /// row per event, so the interleaving reads top to bottom.
-    pub fn render_lanes(&self, last: usize) -> String {
+    /// The last `last` events and the contexts that appear in them (in first-appearance
+    /// order): the part of a run a counterexample shows.
+    pub fn tail(&self, last: usize) -> (Vec<Event>, Vec<u16>) {
         let events = self.events();
         let start = events.len().saturating_sub(last);
-        let events = &events[start..];
-        let names = self.context_names();
+        let events = events[start..].to_vec();
+        let mut lanes: Vec<u16> = Vec::new();
+        for e in &events {
+            if !lanes.contains(&e.ctx) {
+                lanes.push(e.ctx);
+            }
+        }
+        (events, lanes)
+    }
+
+    /// One event as lane text: `cpuN what [cache]`.
+    pub fn describe(&self, e: &Event) -> String {
+        let cache = self.cache_name(e.cache);
+        if cache.is_empty() {
+            format!("cpu{} {}", e.cpu, e.kind)
+        } else {
+            format!("cpu{} {} [{cache}]", e.cpu, e.kind)
+        }
+    }
+
+    /// Renders the last `last` events as lanes: one column per execution context that
+    /// appears in them, one row per event, so the interleaving reads top to bottom.
+    pub fn render_lanes(&self, last: usize) -> String {
+        let (events, lanes) = self.tail(last);
         let width = 44usize;
-        let mut out = String::new();
-        out.push_str(&format!("{:>6} ", "seq"));
-        for n in &names {
-            out.push_str(&format!("| {:<w$}", n, w = width));
+        let mut out = format!("{:>6} ", "seq");
+        for &l in &lanes {
+            out.push_str(&format!("| {:<w$}", self.context_name(l), w = width));
         }
         out.push('\n');
-        for e in events {
+        for e in &events {
             out.push_str(&format!("{:>6} ", e.seq));
-            for (i, _) in names.iter().enumerate() {
-                if i == e.ctx as usize {
-                    let cache = self.cache_name(e.cache);
-                    let mut cell = format!("cpu{} {}", e.cpu, e.kind);
-                    if !cache.is_empty() {
-                        cell = format!("{cell} [{cache}]");
-                    }
-                    if cell.len() > width {
-                        cell.truncate(width);
-                    }
-                    out.push_str(&format!("| {:<w$}", cell, w = width));
+            for &l in &lanes {
+                let cell: String = if l == e.ctx {
+                    self.describe(e).chars().take(width).collect()
                 } else {
-                    out.push_str(&format!("| {:<w$}", "", w = width));
-                }
+                    String::new()
+                };
+                out.push_str(&format!("| {:<w$}", cell, w = width));
             }
             out.push('\n');
         }

@@ -5,3 +5,5 @@ pub mod golden;
 #[cfg(feature = "loom")]
 pub mod loom_driver;
 pub mod scenario;
+#[cfg(feature = "shuttle")]
+pub mod shuttle_driver;

@@ -254,7 +254,10 @@ fn machine<P: Platform>(
     cfg.trace_capacity = p.trace_capacity;
     cfg.audit_every_op = false;
     cfg.faults = faults;
-    Arc::new(Machine::new(cfg).expect("scenario machine boots"))
+    let m = Arc::new(Machine::new(cfg).expect("scenario machine boots"));
+    let mm = m.clone();
+    CURRENT.with(|c| *c.borrow_mut() = Some(Box::new(move |msg: &str| record_failure(&mm, msg))));
+    m
 }
 
 /// A cache of `size`-byte objects (1300 bytes: 3 objects per on-slab slab in both eras),
@@ -281,6 +284,57 @@ fn tiny_cache<P: Platform>(
     c
 }
 
+/// Events a counterexample shows.
+pub const COUNTEREXAMPLE_EVENTS: usize = 60;
+
+/// A failing execution's trace, structured (for the HTML page).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FailureTrace {
+    /// The violated invariant (first line of the failure).
+    pub invariant: String,
+    /// Lane names, in column order.
+    pub lanes: Vec<String>,
+    /// (seq, lane index, text) per event.
+    pub events: Vec<(u64, usize, String)>,
+}
+
+type Renderer = Box<dyn Fn(&str) -> String>;
+
+thread_local! {
+    /// The running scenario's machine, as a failure renderer: lets `run` attach the trace
+    /// to a failed main-thread assertion too.
+    static CURRENT: std::cell::RefCell<Option<Renderer>> = const { std::cell::RefCell::new(None) };
+    /// The trace of the most recent failure on this OS thread (loom and shuttle run every
+    /// model thread on the thread that called them).
+    static LAST_FAILURE: std::cell::RefCell<Option<FailureTrace>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Takes the trace recorded by the most recent failure on this thread.
+pub fn take_last_failure() -> Option<FailureTrace> {
+    LAST_FAILURE.with(|f| f.borrow_mut().take())
+}
+
+fn record_failure<P: Platform>(m: &Machine<P>, msg: &str) -> String {
+    let (events, lanes) = m.trace.tail(COUNTEREXAMPLE_EVENTS);
+    let ft = FailureTrace {
+        invariant: msg.lines().next().unwrap_or("").to_string(),
+        lanes: lanes.iter().map(|&l| m.trace.context_name(l)).collect(),
+        events: events
+            .iter()
+            .map(|e| {
+                (
+                    e.seq,
+                    lanes.iter().position(|&l| l == e.ctx).unwrap_or(0),
+                    m.trace.describe(e),
+                )
+            })
+            .collect(),
+    };
+    LAST_FAILURE.with(|f| *f.borrow_mut() = Some(ft));
+    let lanes = m.trace.render_lanes(COUNTEREXAMPLE_EVENTS);
+    format!("{msg}\n--- model trace (last events, one column per context) ---\n{lanes}")
+}
+
 /// Runs `body` and, if it panics, panics again with the trace lanes appended: the
 /// counterexample in kernel terms.
 fn with_trace<P: Platform, T>(m: &Machine<P>, body: impl FnOnce() -> T) -> T {
@@ -288,8 +342,10 @@ fn with_trace<P: Platform, T>(m: &Machine<P>, body: impl FnOnce() -> T) -> T {
         Ok(v) => v,
         Err(e) => {
             let msg = panic_message(&e);
-            let lanes = m.trace.render_lanes(60);
-            panic!("{msg}\n--- model trace (last events, one column per context) ---\n{lanes}");
+            if msg.contains("--- model trace") {
+                std::panic::resume_unwind(e);
+            }
+            panic!("{}", record_failure(m, &msg));
         }
     }
 }
@@ -320,8 +376,7 @@ fn spawn<P: Platform, T: Send + 'static>(
 fn final_audit<P: Platform>(m: &Machine<P>) {
     let r = m.audit();
     if !r.is_ok() {
-        let lanes = m.trace.render_lanes(60);
-        panic!("audit: {r}\n--- model trace (last events, one column per context) ---\n{lanes}");
+        panic!("{}", record_failure(m, &format!("audit: {r}")));
     }
 }
 
@@ -329,8 +384,25 @@ fn must<T>(v: Option<T>, what: &str) -> T {
     v.unwrap_or_else(|| panic!("scenario expectation: {what} must succeed but returned NULL"))
 }
 
-/// Runs one execution of a scenario on platform `P`. Panics on any failure.
+/// Runs one execution of a scenario on platform `P`. Panics on any failure, with the
+/// model trace in the message.
 pub fn run<P: Platform>(id: ScenarioId, p: &Params) -> Outcome {
+    let r = catch_unwind(AssertUnwindSafe(|| run_inner::<P>(id, p)));
+    // Drop the machine inside the execution (loom objects must not outlive it).
+    let render = CURRENT.with(|c| c.borrow_mut().take());
+    match r {
+        Ok(o) => o,
+        Err(e) => {
+            let msg = panic_message(&e);
+            match render {
+                Some(f) if !msg.contains("--- model trace") => panic!("{}", f(&msg)),
+                _ => std::panic::resume_unwind(e),
+            }
+        }
+    }
+}
+
+fn run_inner<P: Platform>(id: ScenarioId, p: &Params) -> Outcome {
     match id {
         ScenarioId::IrqInGrowWindow => irq_in_grow_window::<P>(p),
         ScenarioId::MigrateAcrossWindow => migrate_across_window::<P>(p),
