@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use slab_model::slabinfo::SLABINFO_HEADER;
-use slab_model::*;
 
 #[test]
 fn header_is_version_2_1() {
