@@ -14,7 +14,8 @@
 //! * [`cache`], [`node`], [`array_cache`], [`slab`] — the data structures;
 //! * [`alloc`], [`grow`], [`free`], [`kmalloc`], [`tune`], [`reap`], [`shrink`] — the
 //!   algorithms;
-//! * [`audit`], [`slabinfo`], [`trace`], [`mutation`] — checking and reporting.
+//! * [`audit`], [`slabinfo`], [`trace`], [`mutation`] — checking and reporting;
+//! * [`inspect`] — read-only snapshots of node lists and CPU arrays for tests.
 
 pub mod alloc;
 pub mod array_cache;
@@ -26,6 +27,7 @@ pub mod free;
 pub mod geometry;
 pub mod gfp;
 pub mod grow;
+pub mod inspect;
 pub mod kmalloc;
 pub mod kmalloc_sizes;
 pub mod machine;
@@ -49,6 +51,7 @@ pub use cpu::{Context, ContextKind, IrqOff};
 pub use error::SlabError;
 pub use geometry::{CacheGeometry, CreateArgs, Tunables};
 pub use gfp::Gfp;
+pub use inspect::{NodeSnapshot, SlabSnapshot};
 pub use machine::{KmallocSetup, Machine, MachineConfig};
 pub use mutation::{Mutation, MutationSet};
 pub use page_alloc::FaultInjection;

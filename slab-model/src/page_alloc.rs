@@ -430,6 +430,14 @@ impl BuddyAllocator {
         &self.faults
     }
 
+    /// Replaces the fault-injection settings (the `fail_page_alloc` debugfs knobs written
+    /// at run time). The request counter keeps counting; the random stream is reseeded
+    /// from the new `seed`.
+    pub fn set_faults(&mut self, faults: FaultInjection) {
+        self.fault_rng = Pcg64Mcg::seed_from_u64(faults.seed);
+        self.faults = faults;
+    }
+
     /// The free lists, `[node][order] -> pfns` lowest first.
     pub fn free_lists_snapshot(&self) -> FreeListsSnapshot {
         self.nodes

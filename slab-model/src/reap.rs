@@ -25,7 +25,7 @@ pub fn drain_amount(limit: usize, avail: usize, force: bool) -> usize {
     if force {
         return avail;
     }
-    let tofree = (limit + 4) / 5;
+    let tofree = limit.div_ceil(5); // (limit + 4) / 5
     if tofree > avail {
         avail.div_ceil(2)
     } else {
@@ -89,7 +89,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 let r = n.lists(&lock, |l| {
                     let t = l.free_touched;
                     l.free_touched = false;
-                    (t, (l.free_limit + 5 * num - 1) / (5 * num))
+                    (t, l.free_limit.div_ceil(5 * num))
                 });
                 drop(lock);
                 self.local_irq_enable(irq);

@@ -1,0 +1,122 @@
+//! Helpers shared by the conformance suites (tests/conformance.rs, misuse.rs,
+//! slabinfo.rs): small machines with the audit after every operation, caches tuned to tiny
+//! geometries, and the list/array snapshots the assertions read.
+#![allow(dead_code)]
+
+use slab_model::inspect::{NodeSnapshot, SlabSnapshot};
+use slab_model::slab::SlabId;
+use slab_model::sync::StdPlatform;
+use slab_model::*;
+use std::sync::Arc;
+
+pub type M = Machine<StdPlatform>;
+pub type Cache = Arc<KmemCache<StdPlatform>>;
+
+/// Both eras, for tests that hold in each.
+pub const ERAS: [Era; 2] = [Era::A, Era::B];
+
+/// `ArchProfile::tiny()` (x86_64, 4 KiB pages, 64-byte lines, 2 CPUs, 1 node, 64 MiB),
+/// kmalloc caches up to 4096 bytes, the audit after every public operation.
+pub fn machine(era: Era) -> M {
+    machine_with(era, KmallocSetup::UpTo(4096))
+}
+
+pub fn machine_with(era: Era, kmalloc: KmallocSetup) -> M {
+    let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
+    cfg.audit_every_op = true;
+    cfg.kmalloc = kmalloc;
+    Machine::new(cfg).expect("boot")
+}
+
+pub fn create(m: &M, name: &str, size: usize) -> Cache {
+    m.kmem_cache_create(CreateArgs {
+        name: name.into(),
+        size,
+        align: 0,
+        flags: SlabFlags::default(),
+        ctor: false,
+    })
+    .expect("kmem_cache_create")
+}
+
+/// `echo "<name> <limit> <batchcount> <shared>" > /proc/slabinfo` from a tuner on CPU 0.
+pub fn tune(m: &M, c: &Cache, limit: i64, batch: i64, shared: i64) {
+    m.tuner(0, "tuner")
+        .do_tune_cpucache_checked(c, limit, batch, shared)
+        .expect("valid tunables");
+}
+
+pub fn alloc(m: &M, cpu: usize, c: &Cache) -> u64 {
+    m.task(cpu, "alloc")
+        .kmem_cache_alloc(c, Gfp::KERNEL)
+        .expect("valid args")
+        .expect("memory")
+}
+
+pub fn alloc_n(m: &M, cpu: usize, c: &Cache, n: usize) -> Vec<u64> {
+    let mut t = m.task(cpu, "alloc");
+    (0..n)
+        .map(|_| {
+            t.kmem_cache_alloc(c, Gfp::KERNEL)
+                .expect("valid args")
+                .expect("memory")
+        })
+        .collect()
+}
+
+pub fn free(m: &M, cpu: usize, c: &Cache, objs: &[u64]) {
+    let mut t = m.task(cpu, "free");
+    for &o in objs {
+        t.kmem_cache_free(c, o).expect("valid free");
+    }
+}
+
+/// Hands a CPU's whole array back to the slabs in one `free_block` call, bottom entry
+/// first (the `force` form of `drain_array`, as `kmem_cache_shrink` uses it).
+pub fn force_drain(m: &M, cpu: usize, c: &Cache) -> usize {
+    m.task(cpu, "drain").drain_cpu_array(c, cpu, true)
+}
+
+pub fn node(m: &M, c: &Cache) -> NodeSnapshot {
+    m.node_snapshot(c, 0)
+}
+
+pub fn ac(m: &M, c: &Cache, cpu: usize) -> slab_model::array_cache::ArrayCache {
+    m.cpu_array_snapshot(c, cpu)
+}
+
+/// The slab (on node 0) that holds `addr`.
+pub fn slab_of(m: &M, c: &Cache, addr: u64) -> SlabId {
+    let bytes = (c.geo.pages_per_slab() * m.profile().page_size) as u64;
+    node(m, c)
+        .all_slabs()
+        .find(|s: &&SlabSnapshot| addr >= s.base && addr < s.base + bytes)
+        .map(|s| s.id)
+        .unwrap_or_else(|| panic!("{addr:#x} is in no slab of {}", c.name))
+}
+
+pub fn inuse(m: &M, c: &Cache, id: SlabId) -> usize {
+    node(m, c)
+        .all_slabs()
+        .find(|s| s.id == id)
+        .expect("slab exists")
+        .inuse
+}
+
+/// Everything a misuse must leave untouched: the full /proc/slabinfo text, every CPU
+/// array and node of `c`, and the live-object count; plus an audit.
+pub fn fingerprint(m: &M, c: &Cache) -> String {
+    let r = m.audit();
+    assert!(r.is_ok(), "audit: {r}");
+    let mut s = m.slabinfo();
+    for cpu in 0..m.cpus().len() {
+        s.push_str(&format!("{:?}\n", ac(m, c, cpu)));
+    }
+    s.push_str(&format!(
+        "{:?}\nlive {}\nfree pages {}\n",
+        node(m, c),
+        m.live_objects(c),
+        m.nr_free_pages()
+    ));
+    s
+}
