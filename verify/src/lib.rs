@@ -2,8 +2,8 @@
 //! `slab-verify` CLI support code. Depends on `slab-model`; the model knows nothing of it.
 
 pub mod golden;
+pub mod html;
 #[cfg(feature = "loom")]
 pub mod loom_driver;
 pub mod scenario;
-#[cfg(feature = "shuttle")]
 pub mod shuttle_driver;

@@ -5,6 +5,8 @@
 //! 1 a check failed, 2 usage or input error — printed as one line on stderr).
 
 mod cli_geometry;
+mod cli_verify;
+mod exit;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,6 +24,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The scenarios, mutations (known-bad switches) and presets.
+    List(cli_verify::ListArgs),
+    /// The main job: every scenario under shuttle (random and PCT, both eras, 2-8 CPUs).
+    Check(cli_verify::CheckArgs),
+    /// One scenario under one scheduler; on failure print and save the counterexample.
+    Run(cli_verify::RunArgs),
+    /// Re-run a counterexample's exact schedule.
+    Replay(cli_verify::ReplayArgs),
     /// Compute one cache's kmem_cache_create geometry, or check a golden slabinfo TSV.
     Geometry(cli_geometry::GeometryArgs),
 }
@@ -48,7 +58,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Model failures are reported by the commands themselves (invariant, schedule, trace);
+    // the default hook's "thread panicked at" lines would only repeat them.
+    if std::env::var_os("SLAB_VERIFY_PANIC_HOOK").is_none() {
+        slab_verify::shuttle_driver::quiet_panics(Box::new(|_| {}));
+    }
     match cli.command {
+        Command::List(a) => cli_verify::list(&a),
+        Command::Check(a) => cli_verify::check(&a),
+        Command::Run(a) => cli_verify::run(&a),
+        Command::Replay(a) => cli_verify::replay_cmd(&a),
         Command::Geometry(args) => cli_geometry::run(&args),
     }
 }

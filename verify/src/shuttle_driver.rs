@@ -126,6 +126,59 @@ impl<S: Scheduler> Scheduler for Recording<S> {
     }
 }
 
+/// A uniformly random scheduler on a seeded PCG stream (rand_pcg). shuttle's own
+/// `RandomScheduler` prints its seed to stderr whenever it is dropped after a failure; the
+/// counterexample token already carries everything needed to replay, so this one is quiet.
+struct QuietRandom {
+    rng: rand_pcg::Pcg64Mcg,
+    seed: u64,
+    remaining: usize,
+}
+
+impl QuietRandom {
+    fn new(seed: u64, iterations: usize) -> Self {
+        QuietRandom {
+            rng: rand_pcg::Pcg64Mcg::new(0xcafe_f00d_d15e_a5e5 ^ seed as u128),
+            seed,
+            remaining: iterations,
+        }
+    }
+}
+
+impl Scheduler for QuietRandom {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        Some(Schedule::new(self.seed))
+    }
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        _current: Option<TaskId>,
+        _is_yielding: bool,
+    ) -> Option<TaskId> {
+        let i = (rand_core::Rng::next_u64(&mut self.rng) % runnable.len() as u64) as usize;
+        Some(runnable[i].id())
+    }
+    fn next_u64(&mut self) -> u64 {
+        rand_core::Rng::next_u64(&mut self.rng)
+    }
+}
+
+/// Installs shuttle's panic hook (it is installed once, on the first run) and then replaces
+/// it with `hook`: shuttle's hook only prints the schedule, which the counterexample token
+/// already carries. For the CLI, whose reports say everything themselves.
+pub fn quiet_panics(hook: Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>) {
+    let _ = Runner::new(
+        RandomScheduler::new_from_seed(0, 1),
+        config(Budget::Iterations(1)),
+    )
+    .run(|| {});
+    std::panic::set_hook(hook);
+}
+
 fn config(budget: Budget) -> Config {
     let mut c = Config::new();
     c.failure_persistence = FailurePersistence::None;
@@ -142,7 +195,7 @@ fn scheduler(kind: SchedulerKind, seed: u64, budget: Budget) -> Box<dyn Schedule
         Budget::Seconds(_) => usize::MAX,
     };
     match kind {
-        SchedulerKind::Random => Box::new(RandomScheduler::new_from_seed(seed, iters)),
+        SchedulerKind::Random => Box::new(QuietRandom::new(seed, iters)),
         SchedulerKind::Pct(d) => Box::new(PctScheduler::new_from_seed(seed, d, iters)),
         SchedulerKind::Dfs => Box::new(DfsScheduler::new(Some(iters), false)),
     }

@@ -1,0 +1,605 @@
+//! `slab-verify list | check | run | replay`: the shuttle campaigns and counterexamples.
+
+use crate::exit;
+use clap::{Args, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::Serialize;
+use slab_model::{Era, Mutation, MutationSet};
+use slab_verify::html::counterexample_page;
+use slab_verify::scenario::{take_last_failure, Params, ScenarioId, SCENARIOS};
+use slab_verify::shuttle_driver::{
+    campaign, parse_token, replay, Budget, CampaignReport, SchedulerKind, TOKEN_VERSION,
+};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+/// Scheduler names on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Sched {
+    /// Uniformly random.
+    Random,
+    /// PCT (see --depth).
+    Pct,
+    /// Depth-first enumeration.
+    Dfs,
+}
+
+/// Era on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum EraArg {
+    /// 2.6.x
+    A,
+    /// 3.13–4.5
+    B,
+}
+
+impl From<EraArg> for Era {
+    fn from(e: EraArg) -> Era {
+        match e {
+            EraArg::A => Era::A,
+            EraArg::B => Era::B,
+        }
+    }
+}
+
+fn parse_mutation(s: &str) -> Result<Mutation, String> {
+    s.parse()
+}
+
+/// `list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Executions per campaign (default: sized for about 2 minutes on 2 cores).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Scheduler seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Run only shard i of n (1-based), e.g. `--shard 2/4`: campaign k runs in shard (k mod n) + 1.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Worker threads (default: available cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Scenario name (see `list`).
+    pub scenario: String,
+    /// Scheduler.
+    #[arg(long, value_enum, default_value_t = Sched::Random)]
+    pub scheduler: Sched,
+    /// PCT bug depth.
+    #[arg(long, default_value_t = 3)]
+    pub depth: usize,
+    /// Number of executions.
+    #[arg(long, conflicts_with = "seconds")]
+    pub iterations: Option<usize>,
+    /// Wall-time budget in seconds.
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Scheduler seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// CPUs of the simulated machine.
+    #[arg(long, default_value_t = 2)]
+    pub cpus: usize,
+    /// Operations per context.
+    #[arg(long, default_value_t = 3)]
+    pub ops: usize,
+    /// Kernel era.
+    #[arg(long, value_enum, default_value_t = EraArg::A)]
+    pub era: EraArg,
+    /// Re-introduce a known bug (repeatable; see `list`).
+    #[arg(long = "mutation", value_parser = parse_mutation)]
+    pub mutations: Vec<Mutation>,
+    /// Where to write the counterexample page.
+    #[arg(long, default_value = "slab-counterexample.html")]
+    pub html: PathBuf,
+    /// Also save the counterexample token as a replay file.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `replay`.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// The counterexample token printed by `run` / `check` (`slab1:...`).
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub token: Option<String>,
+    /// A replay file written by `run --save`.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Refuse a token for another scenario.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Listing {
+    scenarios: Vec<&'static slab_verify::scenario::ScenarioInfo>,
+    mutations: Vec<&'static str>,
+    presets: Vec<slab_model::profile::Preset>,
+}
+
+/// `list`.
+pub fn list(a: &ListArgs) -> ExitCode {
+    let l = Listing {
+        scenarios: SCENARIOS.iter().collect(),
+        mutations: Mutation::ALL.iter().map(|m| m.name()).collect(),
+        presets: slab_model::profile::presets(),
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&l).expect("serialisable")
+        );
+        return ExitCode::SUCCESS;
+    }
+    println!("Scenarios (hazard = DESIGN.md §6 item; loom = in the exhaustive loom suite):");
+    for s in SCENARIOS {
+        println!(
+            "  {:<30} hazard {:<2} {:<5} {}",
+            s.name,
+            s.hazard,
+            if s.loom { "loom" } else { "" },
+            s.summary
+        );
+    }
+    println!("\nMutations (known-bad switches, --mutation NAME):");
+    for m in Mutation::ALL {
+        println!("  {}", m.name());
+    }
+    println!("\nPresets (--preset NAME):");
+    for p in &l.presets {
+        println!("  {:<16} era {}  {}", p.name, p.era, p.description);
+    }
+    ExitCode::SUCCESS
+}
+
+/// One campaign of `check`.
+#[derive(Clone, Debug)]
+struct Job {
+    id: ScenarioId,
+    params: Params,
+    kind: SchedulerKind,
+}
+
+fn check_jobs(iterations: Option<usize>) -> Vec<(Job, usize)> {
+    let mut jobs = Vec::new();
+    for s in SCENARIOS {
+        for era in [Era::A, Era::B] {
+            for kind in [SchedulerKind::Random, SchedulerKind::Pct(3)] {
+                let mut cfgs: Vec<(usize, usize)> = vec![(2, 4)];
+                if s.id == ScenarioId::Mixed {
+                    cfgs = vec![(2, 8), (4, 6), (8, 4)];
+                }
+                for (cpus, ops) in cfgs {
+                    let mut p = Params::small(era);
+                    p.cpus = cpus;
+                    p.ops = ops;
+                    p.trace_capacity = 256;
+                    // Default budgets: about 2 minutes in total on 2 cores at the rates
+                    // measured here (docs/shuttle.md).
+                    let default = match cpus {
+                        2 if s.id != ScenarioId::Mixed => 20_000,
+                        2 => 5_000,
+                        4 => 2_000,
+                        _ => 600,
+                    };
+                    jobs.push((
+                        Job {
+                            id: s.id,
+                            params: p,
+                            kind,
+                        },
+                        iterations.unwrap_or(default),
+                    ));
+                }
+            }
+        }
+    }
+    jobs
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("--shard `{s}` is not i/n"))?;
+    let i: usize = i
+        .parse()
+        .map_err(|_| format!("--shard `{s}`: `{i}` is not a number"))?;
+    let n: usize = n
+        .parse()
+        .map_err(|_| format!("--shard `{s}`: `{n}` is not a number"))?;
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("--shard `{s}`: need 1 <= i <= n"));
+    }
+    Ok((i, n))
+}
+
+#[derive(Serialize)]
+struct CheckRow<'a> {
+    scenario: &'static str,
+    era: String,
+    cpus: usize,
+    ops: usize,
+    scheduler: String,
+    iterations: usize,
+    seconds: f64,
+    iterations_per_second: f64,
+    result: &'a str,
+    counterexample: Option<&'a str>,
+}
+
+/// `check`: the main job.
+pub fn check(a: &CheckArgs) -> ExitCode {
+    let (shard, of) = match a.shard.as_deref().map(parse_shard).transpose() {
+        Ok(s) => s.unwrap_or((1, 1)),
+        Err(e) => return exit::usage(&e),
+    };
+    let all = check_jobs(a.iterations);
+    let jobs: Vec<(Job, usize)> = all
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| k % of == shard - 1)
+        .map(|(_, j)| j)
+        .collect();
+    let workers = a
+        .jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+        .max(1);
+    let mp = MultiProgress::new();
+    if a.json {
+        mp.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let total = mp.add(ProgressBar::new(jobs.len() as u64));
+    total.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>9} [{bar:40}] {pos}/{len} campaigns, {elapsed} elapsed, ~{eta} left",
+        )
+        .expect("template")
+        .progress_chars("=> "),
+    );
+    total.set_prefix("check");
+    let queue = Mutex::new(
+        jobs.iter()
+            .enumerate()
+            .collect::<std::collections::VecDeque<_>>(),
+    );
+    let results: Mutex<Vec<Option<CampaignReport>>> = Mutex::new(vec![None; jobs.len()]);
+    std::thread::scope(|sc| {
+        for _ in 0..workers.min(jobs.len().max(1)) {
+            let bar = mp.add(ProgressBar::new_spinner());
+            bar.set_style(ProgressStyle::with_template("{prefix:>9} {msg}").expect("template"));
+            bar.set_prefix("worker");
+            sc.spawn(|| {
+                let bar = bar;
+                loop {
+                    let Some((k, (job, iters))) =
+                        queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+                    else {
+                        break;
+                    };
+                    bar.set_message(format!(
+                        "{} era {} cpus {} {} ({iters} executions)",
+                        job.id.info().name,
+                        job.params.era,
+                        job.params.cpus,
+                        job.kind
+                    ));
+                    let r = campaign(
+                        job.id,
+                        &job.params,
+                        job.kind,
+                        a.seed,
+                        Budget::Iterations(*iters),
+                    );
+                    results.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(r);
+                    total.inc(1);
+                }
+                bar.finish_and_clear();
+            });
+        }
+    });
+    total.finish_and_clear();
+    let results: Vec<CampaignReport> = results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect();
+    let failed = results.iter().filter(|r| r.failure.is_some()).count();
+    let total_iters: usize = results.iter().map(|r| r.iterations).sum();
+    let total_secs: f64 = results.iter().map(|r| r.seconds).sum();
+    if a.json {
+        let rows: Vec<CheckRow> = results
+            .iter()
+            .map(|r| CheckRow {
+                scenario: r.scenario,
+                era: r.params.era.to_string(),
+                cpus: r.params.cpus,
+                ops: r.params.ops,
+                scheduler: r.scheduler.to_string(),
+                iterations: r.iterations,
+                seconds: r.seconds,
+                iterations_per_second: r.rate(),
+                result: if r.failure.is_some() { "FAILED" } else { "ok" },
+                counterexample: r.failure.as_ref().map(|f| f.token.as_str()),
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).expect("serialisable")
+        );
+    } else {
+        println!(
+            "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8} {:>10}  result",
+            "scenario", "era", "cpus", "ops", "sched", "executions", "secs", "exec/s"
+        );
+        for r in &results {
+            println!(
+                "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8.2} {:>10.0}  {}",
+                r.scenario,
+                r.params.era,
+                r.params.cpus,
+                r.params.ops,
+                r.scheduler.to_string(),
+                r.iterations,
+                r.seconds,
+                r.rate(),
+                if r.failure.is_some() { "FAILED" } else { "ok" }
+            );
+        }
+        println!(
+            "\n{} campaigns (shard {shard}/{of}), {total_iters} executions in {total_secs:.1} CPU-seconds ({:.0} exec/s per core): {}",
+            results.len(),
+            if total_secs > 0.0 { total_iters as f64 / total_secs } else { 0.0 },
+            if failed == 0 { "every invariant held".to_string() } else { format!("{failed} FAILED") }
+        );
+        for r in results.iter().filter(|r| r.failure.is_some()) {
+            let f = r.failure.as_ref().expect("filtered");
+            println!(
+                "\nFAILED {} era {}: {}",
+                r.scenario,
+                r.params.era,
+                f.message.lines().next().unwrap_or("")
+            );
+            println!("  replay: slab-verify replay '{}'", f.token);
+        }
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+#[derive(Serialize)]
+struct ReplayFile<'a> {
+    format: &'a str,
+    version: &'a str,
+    tool_version: &'a str,
+    token: &'a str,
+    invariant: &'a str,
+}
+
+fn print_counterexample(
+    r: &CampaignReport,
+    html: &std::path::Path,
+    save: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let f = r.failure.as_ref().expect("a failure");
+    let trace = take_last_failure().unwrap_or_default();
+    let invariant = f.message.lines().next().unwrap_or("").to_string();
+    println!(
+        "FAILED after {} executions ({} scheduler):",
+        r.iterations, r.scheduler
+    );
+    println!("  violated: {invariant}");
+    println!("  schedule: {}", f.token);
+    println!("  replay:   slab-verify replay '{}'", f.token);
+    if let Some(i) = f.message.find("--- model trace") {
+        println!("\n{}", &f.message[i..]);
+    }
+    let title = format!(
+        "{} era {} cpus {} ops {}{}",
+        r.scenario,
+        r.params.era,
+        r.params.cpus,
+        r.params.ops,
+        r.params
+            .mutations
+            .iter()
+            .map(|m| format!(" mutation {m}"))
+            .collect::<String>()
+    );
+    std::fs::write(
+        html,
+        counterexample_page(&title, &f.message, &f.token, &trace),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", html.display()))?;
+    println!("counterexample page: {}", html.display());
+    if let Some(p) = save {
+        let file = ReplayFile {
+            format: "slab-verify-counterexample",
+            version: TOKEN_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION"),
+            token: &f.token,
+            invariant: &invariant,
+        };
+        std::fs::write(
+            p,
+            serde_json::to_string_pretty(&file).expect("serialisable"),
+        )
+        .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        println!("replay file: {}", p.display());
+    }
+    Ok(())
+}
+
+/// `run`.
+pub fn run(a: &RunArgs) -> ExitCode {
+    let Some(id) = ScenarioId::from_name(&a.scenario) else {
+        return exit::usage(&format!(
+            "unknown scenario `{}` (see `slab-verify list`)",
+            a.scenario
+        ));
+    };
+    if !(1..=64).contains(&a.cpus) || (id.info().loom && a.cpus < 2) {
+        return exit::usage(&format!(
+            "--cpus {} is out of range for {}",
+            a.cpus, a.scenario
+        ));
+    }
+    if a.ops == 0 || a.ops > 10_000 {
+        return exit::usage(&format!("--ops {} is not in 1..=10000", a.ops));
+    }
+    let mut p = Params::small(a.era.into());
+    p.cpus = a.cpus;
+    p.ops = a.ops;
+    p.seed = a.seed;
+    p.mutations = a
+        .mutations
+        .iter()
+        .fold(MutationSet::NONE, |s, m| s.with(*m));
+    let kind = match a.scheduler {
+        Sched::Random => SchedulerKind::Random,
+        Sched::Pct => SchedulerKind::Pct(a.depth.max(1)),
+        Sched::Dfs => SchedulerKind::Dfs,
+    };
+    let budget = match (a.iterations, a.seconds) {
+        (_, Some(s)) if s > 0.0 => Budget::Seconds(s),
+        (_, Some(s)) => return exit::usage(&format!("--seconds {s} must be positive")),
+        (Some(n), None) => Budget::Iterations(n),
+        (None, None) => Budget::Iterations(100_000),
+    };
+    let r = campaign(id, &p, kind, a.seed, budget);
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).expect("serialisable")
+        );
+    } else if r.failure.is_none() {
+        println!(
+            "{} era {} cpus {} ops {} {}: {} executions in {:.2}s ({:.0}/s), every invariant held",
+            r.scenario,
+            r.params.era,
+            r.params.cpus,
+            r.params.ops,
+            r.scheduler,
+            r.iterations,
+            r.seconds,
+            r.rate()
+        );
+    }
+    if r.failure.is_some() {
+        if !a.json {
+            if let Err(e) = print_counterexample(&r, &a.html, a.save.as_deref()) {
+                return exit::usage(&e);
+            }
+        }
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `replay`.
+pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
+    let token = match (&a.token, &a.file) {
+        (Some(t), _) => t.clone(),
+        (None, Some(f)) => {
+            let text = match std::fs::read_to_string(f) {
+                Ok(t) => t,
+                Err(e) => {
+                    return exit::usage(&format!("cannot read replay file {}: {e}", f.display()))
+                }
+            };
+            match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) => {
+                    if v.get("format").and_then(|x| x.as_str())
+                        != Some("slab-verify-counterexample")
+                    {
+                        return exit::usage(&format!(
+                            "{} is not a slab-verify counterexample file",
+                            f.display()
+                        ));
+                    }
+                    let ver = v.get("version").and_then(|x| x.as_str()).unwrap_or("?");
+                    if ver != TOKEN_VERSION {
+                        return exit::usage(&format!(
+                            "{} was written by a different version of slab-verify (format {ver}, this is {TOKEN_VERSION})",
+                            f.display()
+                        ));
+                    }
+                    match v.get("token").and_then(|x| x.as_str()) {
+                        Some(t) => t.to_string(),
+                        None => return exit::usage(&format!("{} has no token", f.display())),
+                    }
+                }
+                Err(_) => text.trim().to_string(),
+            }
+        }
+        (None, None) => return exit::usage("replay needs a token or --file"),
+    };
+    let (id, _, _) = match parse_token(&token) {
+        Ok(x) => x,
+        Err(e) => return exit::usage(&e.to_string()),
+    };
+    if let Some(s) = &a.scenario {
+        if ScenarioId::from_name(s) != Some(id) {
+            return exit::usage(&format!(
+                "the counterexample is for scenario `{}`, not `{s}`",
+                id.info().name
+            ));
+        }
+    }
+    match replay(&token) {
+        Err(e) => exit::usage(&e.to_string()),
+        Ok(None) => {
+            println!(
+                "replay of {} passed: the recorded execution no longer fails",
+                id.info().name
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Some(msg)) => {
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"scenario": id.info().name, "reproduced": true, "message": msg})
+                );
+            } else {
+                println!("reproduced: {}", msg.lines().next().unwrap_or(""));
+                if let Some(i) = msg.find("--- model trace") {
+                    println!("\n{}", &msg[i..]);
+                }
+            }
+            ExitCode::from(1)
+        }
+    }
+}
