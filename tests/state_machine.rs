@@ -6,7 +6,7 @@
 //! the sequential reference (`slab_verify::reference`) side by side and audits; failures
 //! shrink to a minimal operation sequence.
 //!
-//! `PROPTEST_CASES` overrides the number of cases (default 96).
+//! `PROPTEST_CASES` overrides the number of cases (default 256, about a second).
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
@@ -149,7 +149,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(96)
+        .unwrap_or(256)
 }
 
 prop_state_machine! {

@@ -33,7 +33,7 @@
 //! * the model's live count of every cache equals the reference's, and the full audit
 //!   passes after every operation.
 
-use arbitrary::Arbitrary;
+pub use arbitrary::{Arbitrary, Unstructured};
 use serde::{Deserialize, Serialize};
 use slab_model::kmalloc::ZERO_SIZE_PTR;
 use slab_model::sync::StdPlatform;
