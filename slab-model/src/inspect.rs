@@ -133,21 +133,6 @@ impl<P: Platform> Machine<P> {
         r
     }
 
-    /// `virt_to_cache(objp)`: the cache whose slab page holds `addr` (through the page's
-    /// `slab_cache` back-pointer), or `None` when the page is not a slab page.
-    pub fn virt_to_cache(&self, addr: u64) -> Option<std::sync::Arc<KmemCache<P>>> {
-        let id = {
-            let mem = self.mem();
-            let pfn = mem.virt_to_pfn(addr).filter(|&p| mem.pfn_valid(p))?;
-            let rec = mem.page(pfn)?;
-            if !rec.is_slab() {
-                return None;
-            }
-            rec.slab_cache?
-        };
-        Some(self.cache_by_id(id))
-    }
-
     /// `nr_free_pages()`: free pages of the page allocator over all nodes.
     pub fn nr_free_pages(&self) -> u64 {
         let zone = self.zone.lock();

@@ -1,5 +1,6 @@
 //! `kmalloc` / `kfree` through the general caches, `ksize`.
 
+use crate::cache::KmemCache;
 use crate::cpu::Context;
 use crate::error::SlabError;
 use crate::gfp::Gfp;
@@ -8,6 +9,7 @@ use crate::machine::Machine;
 use crate::memory::PG_SLAB;
 use crate::sync::Platform;
 use crate::trace::{EventKind, KFn};
+use std::sync::Arc;
 
 /// `ZERO_SIZE_PTR`: what `kmalloc(0)` returns; dereferencing it faults.
 pub const ZERO_SIZE_PTR: u64 = 16;
@@ -78,6 +80,13 @@ impl<P: Platform> Machine<P> {
         if zero_or_null_ptr(objp) {
             return Some(0);
         }
+        Some(self.virt_to_cache(objp)?.geo.object_size)
+    }
+
+    /// `virt_to_cache(objp)`: the cache whose slab page holds `objp` (`virt_to_page`, then
+    /// `page->slab_cache`), or `None` when the page is not a `PG_slab` page. Says nothing
+    /// about whether `objp` is an object start or allocated.
+    pub fn virt_to_cache(&self, objp: u64) -> Option<Arc<KmemCache<P>>> {
         let id = {
             let mem = self.mem();
             let pfn = mem.virt_to_pfn(objp).filter(|&p| mem.pfn_valid(p))?;
@@ -87,7 +96,7 @@ impl<P: Platform> Machine<P> {
             }
             rec.slab_cache?
         };
-        Some(self.cache_by_id(id).geo.object_size)
+        Some(self.cache_by_id(id))
     }
 
     /// Reads `len` bytes of simulated memory (for tests: constructed state, `__GFP_ZERO`).

@@ -5,5 +5,6 @@ pub mod golden;
 pub mod html;
 #[cfg(feature = "loom")]
 pub mod loom_driver;
+pub mod reference;
 pub mod scenario;
 pub mod shuttle_driver;
