@@ -216,8 +216,22 @@ pub fn token(id: ScenarioId, p: &Params, schedule: &Schedule) -> String {
         } else {
             muts.join("+")
         },
-        serialize_schedule(schedule)
+        // shuttle wraps its hex at 76 columns; a token is one word.
+        serialize_schedule(schedule).split_whitespace().collect::<String>()
     )
+}
+
+/// shuttle's decoder indexes without bounds checks; a truncated or corrupted schedule
+/// must be a typed error, not a crash.
+fn decode_schedule(hex: &str) -> Option<Schedule> {
+    if hex.len() < 4 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = catch_unwind(|| deserialize_schedule(hex)).ok().flatten();
+    std::panic::set_hook(prev);
+    r
 }
 
 /// Why a token or replay file is not usable.
@@ -272,7 +286,7 @@ pub fn parse_token(t: &str) -> Result<(ScenarioId, Params, String), ReplayError>
             mutations = mutations.with(m);
         }
     }
-    if deserialize_schedule(f[7]).is_none() {
+    if decode_schedule(f[7]).is_none() {
         return Err(ReplayError::Malformed(
             "the shuttle schedule does not decode".into(),
         ));
