@@ -22,7 +22,13 @@ fn every_scenario_passes_a_ci_sized_campaign() {
                 if s.id == slab_verify::scenario::ScenarioId::Mixed {
                     p.cpus = 4;
                 }
-                let r = campaign(s.id, &p, kind, 7, Budget::Iterations(CI_ITERATIONS / if p.cpus > 2 { 4 } else { 1 }));
+                let r = campaign(
+                    s.id,
+                    &p,
+                    kind,
+                    7,
+                    Budget::Iterations(CI_ITERATIONS / if p.cpus > 2 { 4 } else { 1 }),
+                );
                 let _ = writeln!(
                     std::io::stderr(),
                     "shuttle {:<30} era {} {:<6} {:>6} executions {:>8.0}/s {}",
@@ -47,16 +53,32 @@ fn shuttle_finds_every_scenarios_known_bad_variants_and_replays_them() {
         for &m in s.catches {
             for era in [Era::A, Era::B] {
                 let p = Params::small(era).with_mutation(m);
-                let r = campaign(s.id, &p, SchedulerKind::Pct(3), 1, Budget::Iterations(20_000));
-                let f = r
-                    .failure
-                    .unwrap_or_else(|| panic!("shuttle (PCT) did not find {m} in {} era {era} within 20,000 executions", s.name));
-                let _ = writeln!(std::io::stderr(), "shuttle {:<30} era {era} {m:<28} found after {:>5} executions", s.name, r.iterations);
+                let r = campaign(
+                    s.id,
+                    &p,
+                    SchedulerKind::Pct(3),
+                    1,
+                    Budget::Iterations(20_000),
+                );
+                let f = r.failure.unwrap_or_else(|| {
+                    panic!(
+                        "shuttle (PCT) did not find {m} in {} era {era} within 20,000 executions",
+                        s.name
+                    )
+                });
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "shuttle {:<30} era {era} {m:<28} found after {:>5} executions",
+                    s.name,
+                    r.iterations
+                );
                 // The token names the scenario and mutation and replays the same failure.
                 let (id, params, _) = parse_token(&f.token).expect("token parses");
                 assert_eq!(id, s.id);
                 assert!(params.mutations.has(m));
-                let again = replay(&f.token).expect("valid token").expect("the replay fails again");
+                let again = replay(&f.token)
+                    .expect("valid token")
+                    .expect("the replay fails again");
                 assert_eq!(
                     again.lines().next(),
                     f.message.lines().next(),

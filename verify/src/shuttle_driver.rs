@@ -217,7 +217,9 @@ pub fn token(id: ScenarioId, p: &Params, schedule: &Schedule) -> String {
             muts.join("+")
         },
         // shuttle wraps its hex at 76 columns; a token is one word.
-        serialize_schedule(schedule).split_whitespace().collect::<String>()
+        serialize_schedule(schedule)
+            .split_whitespace()
+            .collect::<String>()
     )
 }
 

@@ -26,11 +26,20 @@ fn list_names_scenarios_mutations_and_presets() {
     let o = run(&["list"]);
     assert!(o.status.success());
     let s = text(&o.stdout);
-    for want in ["irq-in-grow-window", "stale-ac-after-grow", "x86_64-2.6.30", "mixed"] {
+    for want in [
+        "irq-in-grow-window",
+        "stale-ac-after-grow",
+        "x86_64-2.6.30",
+        "mixed",
+    ] {
         assert!(s.contains(want), "list lacks {want}");
     }
-    let j: serde_json::Value = serde_json::from_slice(&run(&["list", "--json"]).stdout).expect("json");
-    assert_eq!(j["mutations"].as_array().unwrap().len(), slab_model::Mutation::ALL.len());
+    let j: serde_json::Value =
+        serde_json::from_slice(&run(&["list", "--json"]).stdout).expect("json");
+    assert_eq!(
+        j["mutations"].as_array().unwrap().len(),
+        slab_model::Mutation::ALL.len()
+    );
 }
 
 #[test]
@@ -49,39 +58,85 @@ fn run_finds_a_mutation_writes_the_page_and_replay_reproduces_it() {
     ]);
     assert_eq!(o.status.code(), Some(1), "a found failure exits 1");
     let out = text(&o.stdout);
-    assert!(out.contains("violated:") && out.contains("stale ac"), "{out}");
-    assert!(out.contains("--- model trace"), "the counterexample shows the lanes:\n{out}");
-    let token = out.lines().find_map(|l| l.trim().strip_prefix("schedule: ")).expect("token line").to_string();
+    assert!(
+        out.contains("violated:") && out.contains("stale ac"),
+        "{out}"
+    );
+    assert!(
+        out.contains("--- model trace"),
+        "the counterexample shows the lanes:\n{out}"
+    );
+    let token = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("schedule: "))
+        .expect("token line")
+        .to_string();
     // Replay from the token and from the file: same violation.
-    let first = out.lines().find(|l| l.contains("violated:")).unwrap().trim().trim_start_matches("violated: ").to_string();
-    for args in [vec!["replay", token.as_str()], vec!["replay", "--file", save.to_str().unwrap()]] {
+    let first = out
+        .lines()
+        .find(|l| l.contains("violated:"))
+        .unwrap()
+        .trim()
+        .trim_start_matches("violated: ")
+        .to_string();
+    for args in [
+        vec!["replay", token.as_str()],
+        vec!["replay", "--file", save.to_str().unwrap()],
+    ] {
         let r = run(&args);
         assert_eq!(r.status.code(), Some(1), "replay reproduces (exit 1)");
-        assert!(text(&r.stdout).contains(&first), "replay reproduced a different failure:\n{}", text(&r.stdout));
+        assert!(
+            text(&r.stdout).contains(&first),
+            "replay reproduced a different failure:\n{}",
+            text(&r.stdout)
+        );
     }
     let page = std::fs::read_to_string(&html).expect("page written");
-    assert!(page.contains("id=\"invariant\"") && page.contains("task@cpu0-&gt;1") && page.contains("irq@cpu0"));
+    assert!(
+        page.contains("id=\"invariant\"")
+            && page.contains("task@cpu0-&gt;1")
+            && page.contains("irq@cpu0")
+    );
     render_in_chromium(&html);
 }
 
 /// Loads the page in headless Chromium and checks the DOM it builds: the invariant box and
 /// one lane column per context are there.
 fn render_in_chromium(html: &std::path::Path) {
-    let browser = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|b| {
-        Command::new(b).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
-    });
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        });
     let Some(browser) = browser else {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide chromium (.ci/run installs it)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must provide chromium (.ci/run installs it)"
+        );
         eprintln!("chromium not installed: DOM rendering check not run here (CI runs it)");
         return;
     };
     let url = format!("file://{}", html.display());
     let o = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", &url])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            &url,
+        ])
         .output()
         .expect("chromium runs");
     let dom = text(&o.stdout);
-    assert!(dom.contains("id=\"lanes\""), "chromium did not render the lanes table:\n{}", text(&o.stderr));
+    assert!(
+        dom.contains("id=\"lanes\""),
+        "chromium did not render the lanes table:\n{}",
+        text(&o.stderr)
+    );
     let lanes = dom.matches("class=\"lane\"").count();
     assert!(lanes >= 2, "expected a column per context, found {lanes}");
     assert!(dom.contains("stale ac"), "the invariant is shown");
@@ -90,7 +145,11 @@ fn render_in_chromium(html: &std::path::Path) {
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let bogus_file = tmp("bogus.json");
-    std::fs::write(&bogus_file, r#"{"format":"slab-verify-counterexample","version":"slab0","token":"x"}"#).unwrap();
+    std::fs::write(
+        &bogus_file,
+        r#"{"format":"slab-verify-counterexample","version":"slab0","token":"x"}"#,
+    )
+    .unwrap();
     let other = tmp("other.json");
     std::fs::write(&other, r#"{"some":"json"}"#).unwrap();
     let cases: Vec<Vec<&str>> = vec![
@@ -111,12 +170,26 @@ fn bad_input_is_one_line_and_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: exit code");
         assert!(o.stdout.is_empty(), "{args:?}: nothing on stdout");
         let e = text(&o.stderr);
-        assert_eq!(e.trim_end().lines().count(), 1, "{args:?}: one line, got {e:?}");
+        assert_eq!(
+            e.trim_end().lines().count(),
+            1,
+            "{args:?}: one line, got {e:?}"
+        );
         assert!(e.starts_with("error"), "{args:?}: {e}");
     }
     // A valid token for another scenario.
-    let o = run(&["run", "concurrent-free-block", "--mutation", "free-block-unlocked", "--html", tmp("x.html").to_str().unwrap()]);
-    let token = text(&o.stdout).lines().find_map(|l| l.trim().strip_prefix("schedule: ").map(str::to_string)).unwrap();
+    let o = run(&[
+        "run",
+        "concurrent-free-block",
+        "--mutation",
+        "free-block-unlocked",
+        "--html",
+        tmp("x.html").to_str().unwrap(),
+    ]);
+    let token = text(&o.stdout)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("schedule: ").map(str::to_string))
+        .unwrap();
     let o = run(&["replay", &token, "--scenario", "two-cpus-refill"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(text(&o.stderr).trim_end().lines().count(), 1);
@@ -124,13 +197,34 @@ fn bad_input_is_one_line_and_exit_2() {
 
 #[test]
 fn check_shards_split_the_campaign_list() {
-    let a = run(&["check", "--iterations", "20", "--shard", "1/2", "--json", "--jobs", "1"]);
-    let b = run(&["check", "--iterations", "20", "--shard", "2/2", "--json", "--jobs", "1"]);
+    let a = run(&[
+        "check",
+        "--iterations",
+        "20",
+        "--shard",
+        "1/2",
+        "--json",
+        "--jobs",
+        "1",
+    ]);
+    let b = run(&[
+        "check",
+        "--iterations",
+        "20",
+        "--shard",
+        "2/2",
+        "--json",
+        "--jobs",
+        "1",
+    ]);
     assert!(a.status.success() && b.status.success());
     let a: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
     let b: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
     let (na, nb) = (a.as_array().unwrap().len(), b.as_array().unwrap().len());
-    assert!(na > 0 && nb > 0 && na.abs_diff(nb) <= 1, "shards {na} and {nb}");
+    assert!(
+        na > 0 && nb > 0 && na.abs_diff(nb) <= 1,
+        "shards {na} and {nb}"
+    );
     for row in a.as_array().unwrap().iter().chain(b.as_array().unwrap()) {
         assert_eq!(row["result"], "ok");
         assert_eq!(row["iterations"], 20);
