@@ -603,3 +603,130 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
         }
     }
 }
+
+/// `mutations`.
+#[derive(Args, Debug)]
+pub struct MutationsArgs {
+    /// shuttle executions per scenario and era.
+    #[arg(long, default_value_t = 5_000)]
+    pub shuttle_iterations: usize,
+    /// Reference operation sequences.
+    #[arg(long, default_value_t = 60)]
+    pub reference_runs: usize,
+    /// Random geometry cases.
+    #[arg(long, default_value_t = 4_000)]
+    pub geometry_cases: usize,
+    /// Only these mutations (repeatable).
+    #[arg(long = "mutation", value_parser = parse_mutation)]
+    pub only: Vec<Mutation>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `mutations`: the detection matrix.
+pub fn mutations(a: &MutationsArgs) -> ExitCode {
+    use slab_verify::matrix::{detect, Checker, MatrixBudget, MatrixRow, CONCURRENCY_MUTATIONS};
+    let b = MatrixBudget {
+        shuttle_iterations: a.shuttle_iterations.max(1),
+        reference_runs: a.reference_runs.max(1),
+        reference_ops: 150,
+        geometry_cases: a.geometry_cases,
+    };
+    let list: Vec<Mutation> = if a.only.is_empty() {
+        Mutation::ALL.to_vec()
+    } else {
+        a.only.clone()
+    };
+    let checkers = Checker::all();
+    let bar = ProgressBar::new((list.len() * checkers.len()) as u64);
+    if a.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("mutations [{bar:40}] {pos}/{len} cells {msg}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    let rows: Vec<MatrixRow> = list
+        .iter()
+        .map(|&m| MatrixRow {
+            mutation: m.name(),
+            cells: checkers
+                .iter()
+                .map(|&c| {
+                    bar.set_message(format!("{m} x {}", c.name()));
+                    let d = detect(m, c, &b);
+                    bar.inc(1);
+                    (c, d)
+                })
+                .collect(),
+        })
+        .collect();
+    bar.finish_and_clear();
+    let missed: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.caught())
+        .map(|r| r.mutation)
+        .collect();
+    let conc_missed: Vec<&str> = rows
+        .iter()
+        .filter(|r| {
+            CONCURRENCY_MUTATIONS.iter().any(|m| m.name() == r.mutation)
+                && !r.caught_by_model_checker()
+        })
+        .map(|r| r.mutation)
+        .collect();
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"budget": b, "rows": rows}))
+                .expect("serialisable")
+        );
+    } else {
+        print!("{:<30}", "mutation");
+        for c in &checkers {
+            print!(" {:>16}", c.name());
+        }
+        println!();
+        for r in &rows {
+            print!("{:<30}", r.mutation);
+            for (_, d) in &r.cells {
+                let cell = if d.caught {
+                    format!("yes @{}", d.effort)
+                } else if d.effort == 0 {
+                    "n/a".to_string()
+                } else {
+                    "-".to_string()
+                };
+                print!(" {cell:>16}");
+            }
+            println!();
+        }
+        println!(
+            "\n(yes @N: caught, N = executions / op sequences / rows+cases / boots up to the first failure; -: not caught within the budget: {} shuttle executions per scenario and era, {} reference sequences of {} ops, {} geometry cases)",
+            b.shuttle_iterations, b.reference_runs, b.reference_ops, b.geometry_cases
+        );
+        for r in &rows {
+            if let Some((c, d)) = r.cells.iter().find(|(_, d)| d.caught) {
+                println!(
+                    "  {:<28} first caught by {:<15} {}",
+                    r.mutation,
+                    c.name(),
+                    d.detail
+                );
+            }
+        }
+        println!(
+            "\n{}/{} mutations caught by at least one checker; concurrency mutations missed by loom and shuttle: {}",
+            rows.len() - missed.len(),
+            rows.len(),
+            if conc_missed.is_empty() { "none".to_string() } else { conc_missed.join(", ") }
+        );
+    }
+    if missed.is_empty() && conc_missed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

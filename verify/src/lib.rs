@@ -5,6 +5,7 @@ pub mod golden;
 pub mod html;
 #[cfg(feature = "loom")]
 pub mod loom_driver;
+pub mod matrix;
 pub mod reference;
 pub mod scenario;
 pub mod shuttle_driver;

@@ -32,6 +32,8 @@ enum Command {
     Run(cli_verify::RunArgs),
     /// Re-run a counterexample's exact schedule.
     Replay(cli_verify::ReplayArgs),
+    /// The detection matrix: every mutation against every checker.
+    Mutations(cli_verify::MutationsArgs),
     /// Compute one cache's kmem_cache_create geometry, or check a golden slabinfo TSV.
     Geometry(cli_geometry::GeometryArgs),
 }
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cli_verify::check(&a),
         Command::Run(a) => cli_verify::run(&a),
         Command::Replay(a) => cli_verify::replay_cmd(&a),
+        Command::Mutations(a) => cli_verify::mutations(&a),
         Command::Geometry(args) => cli_geometry::run(&args),
     }
 }

@@ -1,0 +1,99 @@
+//! The mutation catalogue against the checkers: the faithful model passes every checker
+//! (the control), every catalogued mutation is caught by at least one, every concurrency
+//! mutation by loom or shuttle, and docs/mutations.md lists exactly the catalogue.
+//! With `--features loom` the loom column is measured too.
+
+use slab_model::Mutation;
+use slab_verify::matrix::{control, detect, Checker, MatrixBudget, CONCURRENCY_MUTATIONS};
+use std::io::Write;
+
+fn budget() -> MatrixBudget {
+    MatrixBudget {
+        shuttle_iterations: 2_000,
+        reference_runs: 40,
+        reference_ops: 150,
+        geometry_cases: 2_000,
+    }
+}
+
+#[test]
+fn the_faithful_model_passes_every_checker() {
+    for c in Checker::all() {
+        let d = control(c, &budget());
+        assert!(
+            !d.caught,
+            "checker {} flags the faithful model: {}",
+            c.name(),
+            d.detail
+        );
+    }
+}
+
+#[test]
+fn every_mutation_is_caught_and_concurrency_mutations_by_a_model_checker() {
+    let b = budget();
+    let mut missed = Vec::new();
+    for &m in Mutation::ALL {
+        let mut by = Vec::new();
+        for c in Checker::all() {
+            let d = detect(m, c, &b);
+            if d.caught {
+                by.push(c);
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{:<28} {:<15} caught after {} {}: {}",
+                    m.name(),
+                    c.name(),
+                    d.effort,
+                    d.unit,
+                    d.detail
+                );
+            }
+            // The model checkers are the expensive columns: stop once one of them has it.
+            if d.caught
+                && matches!(
+                    c,
+                    Checker::Loom | Checker::ShuttleRandom | Checker::ShuttlePct
+                )
+            {
+                break;
+            }
+        }
+        if by.is_empty() {
+            missed.push(m.name());
+        }
+        if CONCURRENCY_MUTATIONS.contains(&m) {
+            assert!(
+                by.iter().any(|c| matches!(
+                    c,
+                    Checker::Loom | Checker::ShuttleRandom | Checker::ShuttlePct
+                )),
+                "concurrency mutation {m} is not caught by loom or shuttle"
+            );
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "mutations no checker catches: {missed:?}"
+    );
+}
+
+#[test]
+fn docs_matrix_lists_exactly_the_catalogue() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/mutations.md"))
+        .expect("docs/mutations.md");
+    let section = doc
+        .split("## Detection matrix")
+        .nth(1)
+        .expect("a Detection matrix section");
+    let listed: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let catalogue: Vec<&str> = Mutation::ALL.iter().map(|m| m.name()).collect();
+    assert_eq!(
+        listed, catalogue,
+        "the detection matrix in docs/mutations.md and the catalogue differ"
+    );
+}
