@@ -97,6 +97,7 @@ loom_scenario! {
     tune_during_grow => ScenarioId::TuneDuringGrow,
     shrink_destroy => ScenarioId::ShrinkDestroy,
     cross_cpu_kfree => ScenarioId::CrossCpuKfree,
+    alien_free => ScenarioId::AlienFree,
 }
 
 #[test]

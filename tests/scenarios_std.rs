@@ -35,8 +35,6 @@ fn loom_scenarios_drive_every_kernel_function_of_the_alloc_and_free_paths() {
     let missing: Vec<_> = KFn::ALL
         .iter()
         .filter(|f| !covered.contains(*f))
-        // Node-directed allocation of a remote node needs NUMA (not in loom scenarios).
-        .filter(|f| **f != KFn::QuadCacheAllocNode)
         .map(|f| f.name())
         .collect();
     assert!(

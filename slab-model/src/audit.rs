@@ -519,6 +519,37 @@ impl<P: Platform> Machine<P> {
                 }
             });
         }
+        // Alien arrays: bounded, and holding only objects of the node they are for.
+        for (node, n) in cachep.nodes.iter().enumerate() {
+            for (r, a) in n.alien.iter().enumerate() {
+                let Some(alien) = a else { continue };
+                let entries = alien.with(&tokens[0], |ac| {
+                    if ac.avail() > ac.limit {
+                        out.push(
+                            "alien-array-bounds",
+                            name,
+                            Some(node),
+                            None,
+                            None,
+                            format!("alien[node{r}] avail {} > limit {}", ac.avail(), ac.limit),
+                        );
+                    }
+                    ac.entry.clone()
+                });
+                for o in entries {
+                    let obj_node = {
+                        let mem = self.mem();
+                        mem.virt_to_pfn(o)
+                            .and_then(|p| mem.page(p))
+                            .map(|rec| rec.node as usize)
+                    };
+                    if obj_node != Some(r) {
+                        out.push("alien-array-node", name, Some(node), None, Some(o), format!("object of node {obj_node:?} in node{node}'s alien array for node{r}"));
+                    }
+                    place(out, o, "an alien array", Some(node));
+                }
+            }
+        }
         for (&o, &(cid, owner)) in shadow.iter() {
             if cid == cachep.id {
                 place(

@@ -111,6 +111,7 @@ impl<P: Platform> KmemCache<P> {
                         next_reap: jiffies + REAPTIMEOUT_NODE + stagger,
                         free_touched: false,
                     },
+                    crate::alien::alloc_alien_cache(profile, n, t.limit),
                 )
             })
             .collect();

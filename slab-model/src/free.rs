@@ -96,8 +96,7 @@ impl<'m, P: Platform> Context<'m, P> {
 
     /// `__cache_free(cachep, objp)` (eras A, B), interrupts off: push onto this CPU's
     /// array, flushing a batch first when it is full. On a NUMA machine an object of a
-    /// remote node goes straight back to its own node (`cache_free_alien` without alien
-    /// arrays: lock the remote node and `free_block` it).
+    /// remote node goes to this node's alien array for that node (`cache_free_alien`).
     pub(crate) fn __cache_free(&self, cachep: &KmemCache<P>, objp: u64, irq: &IrqOff<'m, P>) {
         self.m.cover(KFn::DunderCacheFree);
         if self.m.numa() {
@@ -107,10 +106,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 mem.page(pfn).expect("validated").node as usize
             };
             if obj_node != self.node() {
-                let n = &cachep.nodes[obj_node];
-                let lock = n.spin_lock(irq);
-                let doomed = self.free_block(cachep, &[objp], obj_node, &Access::Locked(&lock));
-                self.destroy_doomed(cachep, doomed, lock, irq);
+                self.cache_free_alien(cachep, objp, obj_node, irq);
                 return;
             }
         }

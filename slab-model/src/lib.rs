@@ -17,6 +17,7 @@
 //! * [`audit`], [`slabinfo`], [`trace`], [`mutation`] — checking and reporting;
 //! * [`inspect`] — read-only snapshots of node lists and CPU arrays for tests.
 
+pub mod alien;
 pub mod alloc;
 pub mod array_cache;
 pub mod audit;

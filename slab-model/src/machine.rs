@@ -162,6 +162,9 @@ pub struct Machine<P: Platform> {
     /// Which kernel functions ran (a bit per [`KFn`]). Instrumentation, not kernel state:
     /// a host atomic, so it adds no scheduling point.
     coverage: std::sync::atomic::AtomicU64,
+    /// Each CPU's `reap_node` rotor (`next_reap_node`): which remote node's alien array its
+    /// reaper drains next. Touched only by that CPU's reaper.
+    reap_node: Vec<std::sync::atomic::AtomicUsize>,
     /// The event log.
     pub trace: Trace,
 }
@@ -189,6 +192,9 @@ impl<P: Platform> Machine<P> {
             kmalloc: Vec::new(),
             jiffies: P::Counter::new(0),
             coverage: std::sync::atomic::AtomicU64::new(0),
+            reap_node: (0..profile.cpus)
+                .map(|c| std::sync::atomic::AtomicUsize::new(profile.cpu_to_node(c)))
+                .collect(),
             trace: Trace::new(config.trace_capacity),
             config,
         };
@@ -358,6 +364,16 @@ impl<P: Platform> Machine<P> {
     pub(crate) fn cover(&self, f: KFn) {
         self.coverage
             .fetch_or(1 << f as u8, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// `next_reap_node()` for `cpu`: returns the node to reap now and advances the rotor
+    /// round-robin over the nodes.
+    pub(crate) fn next_reap_node(&self, cpu: usize) -> usize {
+        let nodes = self.nodes();
+        let r = &self.reap_node[cpu];
+        let cur = r.load(std::sync::atomic::Ordering::Relaxed) % nodes;
+        r.store((cur + 1) % nodes, std::sync::atomic::Ordering::Relaxed);
+        cur
     }
 
     /// The kernel functions that have run on this machine so far.

@@ -40,6 +40,10 @@ pub struct KmemCacheNode<P: Platform> {
     cache: u32,
     list_lock: P::Mutex<()>,
     lists: P::Cell<NodeLists>,
+    /// `alien[]`: one array per *remote* node (`None` for this node, or when alien caches
+    /// are off), each behind its own lock (era A: the `array_cache` spinlock; era B:
+    /// `struct alien_cache`). Not protected by `list_lock`.
+    pub(crate) alien: Vec<Option<crate::alien::AlienCache<P>>>,
 }
 
 /// Proof that `list_lock` of one node of one cache is held (`spin_lock(&n->list_lock)`).
@@ -58,12 +62,18 @@ impl<P: Platform> NodeLock<'_, P> {
 
 impl<P: Platform> KmemCacheNode<P> {
     /// A node structure with empty lists.
-    pub fn new(cache: u32, node: usize, lists: NodeLists) -> Self {
+    pub fn new(
+        cache: u32,
+        node: usize,
+        lists: NodeLists,
+        alien: Vec<Option<crate::alien::AlienCache<P>>>,
+    ) -> Self {
         KmemCacheNode {
             node,
             cache,
             list_lock: P::Mutex::new(()),
             lists: P::Cell::new(lists),
+            alien,
         }
     }
 

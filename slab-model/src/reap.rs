@@ -36,11 +36,11 @@ pub fn drain_amount(limit: usize, avail: usize, force: bool) -> usize {
 impl<'m, P: Platform> Context<'m, P> {
     /// `cache_reap` (eras A, B) for this context's CPU: with `cache_chain_mutex`
     /// (trylock: a busy chain means "try again next period"), for every cache:
-    /// `drain_array` of this CPU's array (the touched rule); then, only if `jiffies` has
-    /// passed the node's `next_reap`, `next_reap += REAPTIMEOUT_NODE`, `drain_array` of
+    /// `reap_alien` of the rotor's node (trylock), `drain_array` of this CPU's array (the touched rule); then, only if `jiffies` has
+    /// passed the node's `next_reap`, `next_reap = jiffies + REAPTIMEOUT_NODE`, `drain_array` of
     /// the shared array, and — unless `free_touched` (which is cleared instead) —
-    /// `drain_freelist` of `(free_limit + 5·num − 1) / (5·num)` slabs. (No alien arrays
-    /// are modelled, so `reap_alien` has nothing to do.)
+    /// `drain_freelist` of `(free_limit + 5·num − 1) / (5·num)` slabs. The rotor then
+    /// advances (`next_reap_node`).
     pub fn cache_reap(&mut self) -> ReapOutcome {
         let m = self.m;
         let mut out = ReapOutcome::default();
@@ -49,10 +49,12 @@ impl<'m, P: Platform> Context<'m, P> {
             return out;
         };
         let ids = chain.ids.clone();
+        let reap_node = m.next_reap_node(self.cpu());
         self.enter(u32::MAX, KFn::CacheReap);
         for id in ids {
             let cachep = m.cache_by_id(id);
             let node = self.node();
+            self.reap_alien(&cachep, reap_node);
             let target = if m.mutations().has(Mutation::ReapForeignCpu) {
                 // B.27: the work item runs on another CPU than the array it drains.
                 (self.cpu() + 1) % m.cpus().len()

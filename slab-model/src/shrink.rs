@@ -65,6 +65,11 @@ impl<'m, P: Platform> Context<'m, P> {
             let doomed = self.free_block(cachep, &objs, node, &Access::Locked(&lock));
             self.destroy_doomed(cachep, doomed, lock, &irq);
         }
+        // Aliens of every node before any shared array (kernel-facts §A.10): an alien
+        // drain refills the remote shared array.
+        for node in 0..m.nodes() {
+            self.drain_alien_cache(cachep, node);
+        }
         for node in 0..m.nodes() {
             self.drain_shared_array(cachep, node, true);
         }

@@ -40,6 +40,8 @@ pub enum Place {
     CpuArray(u16),
     /// A node's shared array.
     Shared(u16),
+    /// A node's alien array for objects of this node.
+    Alien(u16),
     /// Free in their slabs.
     Slab,
     /// Handed to / from the caller.
@@ -51,6 +53,7 @@ impl fmt::Display for Place {
         match self {
             Place::CpuArray(c) => write!(f, "ac[cpu{c}]"),
             Place::Shared(n) => write!(f, "shared[node{n}]"),
+            Place::Alien(n) => write!(f, "alien[node{n}]"),
             Place::Slab => f.write_str("slab"),
             Place::Caller => f.write_str("caller"),
         }
@@ -124,6 +127,12 @@ pub enum KFn {
     KmemCacheShrink,
     /// `kmem_cache_destroy`.
     KmemCacheDestroy,
+    /// `cache_free_alien`.
+    CacheFreeAlien,
+    /// `__drain_alien_cache`.
+    DrainAlienCache,
+    /// `reap_alien`.
+    ReapAlien,
 }
 
 impl KFn {
@@ -160,6 +169,9 @@ impl KFn {
         KFn::DrainCpuCaches,
         KFn::KmemCacheShrink,
         KFn::KmemCacheDestroy,
+        KFn::CacheFreeAlien,
+        KFn::DrainAlienCache,
+        KFn::ReapAlien,
     ];
     /// The kernel's name.
     pub fn name(self) -> &'static str {
@@ -195,6 +207,9 @@ impl KFn {
             KFn::DrainCpuCaches => "drain_cpu_caches",
             KFn::KmemCacheShrink => "kmem_cache_shrink",
             KFn::KmemCacheDestroy => "kmem_cache_destroy",
+            KFn::CacheFreeAlien => "cache_free_alien",
+            KFn::DrainAlienCache => "__drain_alien_cache",
+            KFn::ReapAlien => "reap_alien",
         }
     }
 }

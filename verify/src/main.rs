@@ -35,7 +35,7 @@ enum Command {
     /// The detection matrix: every mutation against every checker.
     Mutations(cli_verify::MutationsArgs),
     /// Compute one cache's kmem_cache_create geometry, or check a golden slabinfo TSV.
-    Geometry(cli_geometry::GeometryArgs),
+    Geometry(Box<cli_geometry::GeometryArgs>),
 }
 
 fn main() -> ExitCode {

@@ -40,6 +40,9 @@ pub enum ScenarioId {
     TuneDuringGrow,
     /// §6.10 shrink / destroy after quiescence, destroy with live objects failing cleanly.
     ShrinkDestroy,
+    /// §6.9 alien-cache frees of remote-node objects racing the remote node's refill and
+    /// drain (NUMA, two nodes).
+    AlienFree,
     /// kmalloc on one CPU, kfree of the same objects on another (remote free into the
     /// freeing CPU's array) while both keep allocating.
     CrossCpuKfree,
@@ -150,6 +153,15 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         catches: &[Mutation::DestroyDespiteLiveObjects],
     },
     ScenarioInfo {
+        id: ScenarioId::AlienFree,
+        name: "alien-free",
+        hazard: 9,
+        summary: "two nodes: CPU1 frees node-0 objects through its alien array (draining into node 0's full shared array) and allocates from node 0 directly while CPU0 refills from node 0",
+        drives: &["cache_free_alien", "__drain_alien_cache", "transfer_objects", "free_block", "kmem_cache_alloc_node", "____cache_alloc_node", "cache_alloc_refill"],
+        loom: true,
+        catches: &[Mutation::TransferIgnoresLimit],
+    },
+    ScenarioInfo {
         id: ScenarioId::CrossCpuKfree,
         name: "cross-cpu-kfree",
         hazard: 0,
@@ -243,8 +255,18 @@ fn machine<P: Platform>(
     kmalloc: KmallocSetup,
     faults: FaultInjection,
 ) -> Arc<Machine<P>> {
+    machine_nodes(p, 1, kmalloc, faults)
+}
+
+fn machine_nodes<P: Platform>(
+    p: &Params,
+    nodes: usize,
+    kmalloc: KmallocSetup,
+    faults: FaultInjection,
+) -> Arc<Machine<P>> {
     let profile = ArchProfile {
         cpus: p.cpus,
+        nodes,
         ..ArchProfile::tiny()
     };
     let mut cfg = MachineConfig::new(profile, p.era);
@@ -413,6 +435,7 @@ fn run_inner<P: Platform>(id: ScenarioId, p: &Params) -> Outcome {
         ScenarioId::ReapVsAlloc => reap_vs_alloc::<P>(p),
         ScenarioId::TuneDuringGrow => tune_during_grow::<P>(p),
         ScenarioId::ShrinkDestroy => shrink_destroy::<P>(p),
+        ScenarioId::AlienFree => alien_free::<P>(p),
         ScenarioId::CrossCpuKfree => cross_cpu_kfree::<P>(p),
         ScenarioId::Mixed => mixed::<P>(p),
     }
@@ -781,6 +804,74 @@ fn shrink_destroy<P: Platform>(p: &Params) -> Outcome {
         .expect("destroy after freeing everything");
     final_audit(&m);
     done(&m, 5, 5)
+}
+
+fn alien_free<P: Platform>(p: &Params) -> Outcome {
+    // CPU0 is on node 0, CPU1 on node 1. limit 1 → alien arrays of 1 entry; shared 1.
+    let m = machine_nodes::<P>(p, 2, KmallocSetup::None, FaultInjection::default());
+    let c = tiny_cache(&m, "scn", 1300, (1, 1, 1));
+    let mut setup = m.task(0, "setup@cpu0");
+    let objs: Vec<u64> = (0..5)
+        .map(|_| {
+            must(
+                setup.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+                "setup",
+            )
+        })
+        .collect();
+    // Fill node 0's shared array (capacity 1): free two on CPU0, the first is flushed.
+    setup.kmem_cache_free(&c, objs[0]).expect("setup free");
+    setup.kmem_cache_free(&c, objs[1]).expect("setup free");
+    drop(setup);
+    let (x, y) = (objs[2], objs[3]);
+    let c1 = c.clone();
+    let remote = spawn(&m, move |m| {
+        let mut t = m.task(1, "task@cpu1(node1)");
+        // Both node-0 objects go through node 1's alien array; the second free drains the
+        // first into node 0 (shared array full, so into its slabs).
+        t.kmem_cache_free(&c1, x).expect("alien free");
+        t.kmem_cache_free(&c1, y).expect("alien free");
+        // A node-directed allocation from the remote node's lists.
+        let o = must(
+            t.kmem_cache_alloc_node(&c1, Gfp::ATOMIC, 0).expect("valid"),
+            "kmem_cache_alloc_node(node 0)",
+        );
+        t.kmem_cache_free(&c1, o).expect("free");
+    });
+    let c0 = c.clone();
+    let local = spawn(&m, move |m| {
+        let mut t = m.task(0, "task@cpu0(node0)");
+        let a = must(
+            t.kmem_cache_alloc(&c0, Gfp::ATOMIC).expect("valid"),
+            "alloc",
+        );
+        let b = must(
+            t.kmem_cache_alloc(&c0, Gfp::ATOMIC).expect("valid"),
+            "refill from node 0",
+        );
+        t.kmem_cache_free(&c0, a).expect("free");
+        b
+    });
+    let reaper = spawn(&m, |m| {
+        // The rotor starts at CPU1's own node (nothing to do), then node 0: reap_alien
+        // trylocks node 1's alien array for node 0 and drains it.
+        let mut r = m.reaper(1, "reap@cpu1(node1)");
+        r.cache_reap();
+        r.cache_reap();
+    });
+    remote.join();
+    reaper.join();
+    let b = local.join();
+    final_audit(&m);
+    let mut t = m.task(1, "after@cpu1");
+    t.kmem_cache_free(&c, b).expect("free");
+    t.kmem_cache_free(&c, objs[4]).expect("free");
+    assert!(
+        !t.kmem_cache_shrink(&c).expect("shrink"),
+        "every object is free: no slab may remain after shrink"
+    );
+    final_audit(&m);
+    done(&m, 8, 8)
 }
 
 fn kmalloc_checked<P: Platform>(

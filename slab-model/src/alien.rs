@@ -1,0 +1,176 @@
+//! Alien caches (NUMA): frees of objects that belong to another node are batched per
+//! remote node and returned to that node's shared array and slabs in one go —
+//! `cache_free_alien`, `__drain_alien_cache`, `reap_alien`, `drain_alien_cache`
+//! (kernel-facts §A.7, §A.8).
+//!
+//! Alien caches are used when more than one node is online (`use_alien_caches`). Each
+//! array has its own lock, taken with interrupts off; draining it takes the *remote*
+//! node's `list_lock` inside that lock (lock order: alien lock → remote `list_lock`).
+
+use crate::alloc::Access;
+use crate::array_cache::{transfer_objects, ArrayCache, BAADF00D};
+use crate::cache::KmemCache;
+use crate::cpu::{Context, IrqOff};
+use crate::profile::ArchProfile;
+use crate::sync::{Lock, Platform, TrackedCell};
+use crate::trace::{EventKind, KFn, Place};
+
+/// One alien array: `struct alien_cache` (era B) / an `array_cache` with its spinlock
+/// (era A).
+pub struct AlienCache<P: Platform> {
+    lock: P::Mutex<()>,
+    ac: P::Cell<ArrayCache>,
+}
+
+impl<P: Platform> AlienCache<P> {
+    /// Runs `f` on the array under its lock (callers have interrupts off).
+    pub(crate) fn with<R>(&self, _irq: &IrqOff<'_, P>, f: impl FnOnce(&mut ArrayCache) -> R) -> R {
+        let _g = self.lock.lock();
+        self.ac.with_mut(f)
+    }
+    /// `spin_trylock`: `None` when another context holds the array (the reaper skips it).
+    pub(crate) fn try_with<R>(
+        &self,
+        _irq: &IrqOff<'_, P>,
+        f: impl FnOnce(&mut ArrayCache) -> R,
+    ) -> Option<R> {
+        let g = self.lock.try_lock()?;
+        let r = self.ac.with_mut(f);
+        drop(g);
+        Some(r)
+    }
+}
+
+/// Alien array capacity: 12 entries, or 1 when the cache's per-CPU limit is 1.
+pub fn alien_limit(limit: usize) -> usize {
+    if limit > 1 {
+        12
+    } else {
+        1
+    }
+}
+
+/// `alloc_alien_cache(node, limit)`: one array per remote node, none for `node` itself;
+/// none at all on a single-node machine (`use_alien_caches` off).
+pub fn alloc_alien_cache<P: Platform>(
+    profile: &ArchProfile,
+    node: usize,
+    limit: usize,
+) -> Vec<Option<AlienCache<P>>> {
+    if profile.nodes < 2 {
+        return Vec::new();
+    }
+    (0..profile.nodes)
+        .map(|r| {
+            (r != node).then(|| AlienCache {
+                lock: P::Mutex::new(()),
+                ac: P::Cell::new(ArrayCache::new(alien_limit(limit), BAADF00D)),
+            })
+        })
+        .collect()
+}
+
+impl<'m, P: Platform> Context<'m, P> {
+    /// `cache_free_alien(cachep, objp)` (eras A, B), interrupts off: `objp` belongs to
+    /// `nodeid`, not to this CPU's node. Under the alien array's lock: if it is full,
+    /// `__drain_alien_cache` it into the remote node first; then push the object.
+    pub(crate) fn cache_free_alien(
+        &self,
+        cachep: &KmemCache<P>,
+        objp: u64,
+        nodeid: usize,
+        irq: &IrqOff<'m, P>,
+    ) {
+        self.enter(cachep.id, KFn::CacheFreeAlien);
+        let local = &cachep.nodes[self.node()];
+        let alien = local
+            .alien
+            .get(nodeid)
+            .and_then(|a| a.as_ref())
+            .expect("an alien array for every remote node");
+        alien.with(irq, |ac| {
+            if ac.avail() == ac.limit {
+                self.__drain_alien_cache(cachep, ac, nodeid, irq);
+            }
+            ac.push(objp);
+        });
+        self.trace(
+            cachep.id,
+            EventKind::ObjectsMoved {
+                from: Place::Caller,
+                to: Place::Alien(nodeid as u16),
+                count: 1,
+            },
+        );
+    }
+
+    /// `__drain_alien_cache(cachep, ac, node)` (eras A, B): with the alien array's lock
+    /// held, take the remote node's `list_lock`, move what fits into its shared array
+    /// (`transfer_objects(rl3->shared, ac, ac->limit)`), `free_block` the rest, empty the
+    /// array. Era A destroys freed slabs inside the lock; era B after it.
+    pub(crate) fn __drain_alien_cache(
+        &self,
+        cachep: &KmemCache<P>,
+        ac: &mut ArrayCache,
+        node: usize,
+        irq: &IrqOff<'m, P>,
+    ) {
+        if ac.avail() == 0 {
+            return;
+        }
+        self.enter(cachep.id, KFn::DrainAlienCache);
+        let muts = self.m.mutations();
+        let rn = &cachep.nodes[node];
+        let lock = rn.spin_lock(irq);
+        let moved = rn.lists(&lock, |l| match l.shared.as_mut() {
+            Some(shared) => {
+                let limit = ac.limit;
+                self.m.cover(KFn::TransferObjects);
+                transfer_objects(shared, ac, limit, muts)
+            }
+            None => 0,
+        });
+        if moved > 0 {
+            self.trace(
+                cachep.id,
+                EventKind::ObjectsMoved {
+                    from: Place::Alien(node as u16),
+                    to: Place::Shared(node as u16),
+                    count: moved as u32,
+                },
+            );
+        }
+        let rest = std::mem::take(&mut ac.entry);
+        let doomed = if rest.is_empty() {
+            Vec::new()
+        } else {
+            self.free_block(cachep, &rest, node, &Access::Locked(&lock))
+        };
+        self.destroy_doomed(cachep, doomed, lock, irq);
+    }
+
+    /// `reap_alien(cachep, l3)` (eras A, B): drain this CPU's node's alien array for the
+    /// CPU's `reap_node` rotor position, only if its lock is free (`spin_trylock_irq`).
+    pub(crate) fn reap_alien(&self, cachep: &KmemCache<P>, reap_node: usize) {
+        let local = &cachep.nodes[self.node()];
+        let Some(alien) = local.alien.get(reap_node).and_then(|a| a.as_ref()) else {
+            return;
+        };
+        self.m.cover(KFn::ReapAlien);
+        let irq = self.local_irq_disable();
+        let _ = alien.try_with(&irq, |ac| {
+            self.__drain_alien_cache(cachep, ac, reap_node, &irq)
+        });
+    }
+
+    /// `drain_alien_cache(cachep, alien)` (eras A, B): drain every alien array of `node`
+    /// (shrink and destroy, before the shared arrays are drained).
+    pub(crate) fn drain_alien_cache(&self, cachep: &KmemCache<P>, node: usize) {
+        for (r, a) in cachep.nodes[node].alien.iter().enumerate() {
+            if let Some(alien) = a {
+                let irq = self.local_irq_disable();
+                alien.with(&irq, |ac| self.__drain_alien_cache(cachep, ac, r, &irq));
+            }
+        }
+    }
+}
