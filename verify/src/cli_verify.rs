@@ -622,6 +622,9 @@ pub struct MutationsArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Print the matrix as a Markdown table (docs/mutations.md).
+    #[arg(long, conflicts_with = "json")]
+    pub markdown: bool,
 }
 
 /// `mutations`: the detection matrix.
@@ -682,6 +685,39 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({"budget": b, "rows": rows}))
                 .expect("serialisable")
+        );
+    } else if a.markdown {
+        print!("| mutation |");
+        for c in &checkers {
+            print!(" {} |", c.name());
+        }
+        println!(" first caught by |");
+        print!("|---|");
+        for _ in &checkers {
+            print!("---|");
+        }
+        println!("---|");
+        for r in &rows {
+            print!("| `{}` |", r.mutation);
+            for (_, d) in &r.cells {
+                if d.caught {
+                    print!(" **{}** {} |", d.effort, d.unit);
+                } else {
+                    print!(" – |");
+                }
+            }
+            match r.cells.iter().find(|(_, d)| d.caught) {
+                Some((c, d)) => println!(
+                    " {}: {} |",
+                    c.name(),
+                    d.detail.replace('|', "/").replace('`', "'")
+                ),
+                None => println!(" **not caught** |"),
+            }
+        }
+        println!(
+            "\nBudget: {} shuttle executions per scenario and era (scenarios in catalogue order, era A then B, stopping at the first failure); {} reference sequences of {} operations; {} random geometry cases after the golden rows and the kmalloc classes of every boot profile; every boot profile. Effort is cumulative up to and including the first failure.",
+            b.shuttle_iterations, b.reference_runs, b.reference_ops, b.geometry_cases
         );
     } else {
         print!("{:<30}", "mutation");

@@ -442,7 +442,13 @@ fn geometry(m: MutationSet, b: &MatrixBudget) -> Detection {
         } else {
             Era::B
         };
-        let size = 8 + (u.arbitrary::<u32>().unwrap_or(0) as usize % 70_000);
+        let mut size = 8 + (u.arbitrary::<u32>().unwrap_or(0) as usize % 70_000);
+        if u.ratio(1, 4).unwrap_or(false) {
+            // Objects just above a (large) struct slab: where offslab_limit is small and
+            // calculate_slab_order's off-slab stop rule decides the order (B.5, B.7).
+            p.slab_desc_size = pick(&mut u, &[600, 1080, 2000]);
+            size = p.slab_desc_size + 1 + (u.arbitrary::<u8>().unwrap_or(0) as usize % 64);
+        }
         let args = CreateArgs {
             name: "g".into(),
             size,
