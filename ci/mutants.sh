@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# cargo-mutants on slab-model's lock / list-move / array core, killed by the fast suites.
+#
+# Mutated files (the concurrency-critical core): array_cache.rs, node.rs, free.rs,
+# alien.rs, shrink.rs — override with MUTANT_FILES="alloc grow ...".
+# Test set: the root package's loom suite (every scenario, exhaustive at bound 2),
+# conformance, misuse and std-scenario tests and the proptest state machine — about
+# 20 s per mutant after the incremental build. The whole default run takes ~45 min on 2
+# cores; shard it across machines with `--shard k/n` (extra arguments are passed through).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo-mutants >/dev/null 2>&1 || cargo install cargo-mutants --locked
+files=${MUTANT_FILES:-"array_cache node free alien shrink"}
+args=()
+for f in $files; do args+=(-f "slab-model/src/$f.rs"); done
+exec cargo mutants -p slab-model --test-package slab-suite --features loom \
+  "${args[@]}" \
+  --cargo-test-arg=--test=loom --cargo-test-arg=--test=conformance \
+  --cargo-test-arg=--test=misuse --cargo-test-arg=--test=scenarios_std \
+  --cargo-test-arg=--test=state_machine \
+  --jobs "${MUTANT_JOBS:-2}" --timeout 300 --output "${MUTANT_OUT:-target}" "$@"
