@@ -11,7 +11,8 @@ use crate::alloc::Access;
 use crate::array_cache::{transfer_objects, ArrayCache, BAADF00D};
 use crate::cache::KmemCache;
 use crate::cpu::{Context, IrqOff};
-use crate::profile::ArchProfile;
+use crate::profile::{ArchProfile, Era};
+use crate::slab::Slab;
 use crate::sync::{Lock, Platform, TrackedCell};
 use crate::trace::{EventKind, KFn, Place};
 
@@ -73,7 +74,8 @@ pub fn alloc_alien_cache<P: Platform>(
 impl<'m, P: Platform> Context<'m, P> {
     /// `cache_free_alien(cachep, objp)` (eras A, B), interrupts off: `objp` belongs to
     /// `nodeid`, not to this CPU's node. Under the alien array's lock: if it is full,
-    /// `__drain_alien_cache` it into the remote node first; then push the object.
+    /// `__drain_alien_cache` it into the remote node first; then push the object. Era B
+    /// destroys the slabs the drain emptied only after the alien lock is dropped (B.16).
     pub(crate) fn cache_free_alien(
         &self,
         cachep: &KmemCache<P>,
@@ -88,12 +90,16 @@ impl<'m, P: Platform> Context<'m, P> {
             .get(nodeid)
             .and_then(|a| a.as_ref())
             .expect("an alien array for every remote node");
-        alien.with(irq, |ac| {
-            if ac.avail() == ac.limit {
-                self.__drain_alien_cache(cachep, ac, nodeid, irq);
-            }
+        let doomed = alien.with(irq, |ac| {
+            let doomed = if ac.avail() == ac.limit {
+                self.__drain_alien_cache(cachep, ac, nodeid, irq)
+            } else {
+                Vec::new()
+            };
             ac.push(objp);
+            doomed
         });
+        self.slabs_destroy(cachep, doomed, irq);
         self.trace(
             cachep.id,
             EventKind::ObjectsMoved {
@@ -107,16 +113,18 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `__drain_alien_cache(cachep, ac, node)` (eras A, B): with the alien array's lock
     /// held, take the remote node's `list_lock`, move what fits into its shared array
     /// (`transfer_objects(rl3->shared, ac, ac->limit)`), `free_block` the rest, empty the
-    /// array. Era A destroys freed slabs inside the lock; era B after it.
+    /// array. Era A destroys emptied slabs inside `list_lock` (2.6.x `free_block`) and
+    /// returns nothing; era B returns them for [`Self::slabs_destroy`] once the caller has
+    /// dropped the alien lock too.
     pub(crate) fn __drain_alien_cache(
         &self,
         cachep: &KmemCache<P>,
         ac: &mut ArrayCache,
         node: usize,
         irq: &IrqOff<'m, P>,
-    ) {
+    ) -> Vec<Slab> {
         if ac.avail() == 0 {
-            return;
+            return Vec::new();
         }
         self.enter(cachep.id, KFn::DrainAlienCache);
         let muts = self.m.mutations();
@@ -146,7 +154,31 @@ impl<'m, P: Platform> Context<'m, P> {
         } else {
             self.free_block(cachep, &rest, node, &Access::Locked(&lock))
         };
-        self.destroy_doomed(cachep, doomed, lock, irq);
+        match self.m.era() {
+            Era::A => {
+                for s in doomed {
+                    self.slab_destroy(cachep, s, irq);
+                }
+                drop(lock);
+                Vec::new()
+            }
+            Era::B => {
+                drop(lock);
+                doomed
+            }
+        }
+    }
+
+    /// `slabs_destroy` (era B): destroys slabs after every lock is dropped.
+    pub(crate) fn slabs_destroy(
+        &self,
+        cachep: &KmemCache<P>,
+        doomed: Vec<Slab>,
+        irq: &IrqOff<'m, P>,
+    ) {
+        for s in doomed {
+            self.slab_destroy(cachep, s, irq);
+        }
     }
 
     /// `reap_alien(cachep, l3)` (eras A, B): drain this CPU's node's alien array for the
@@ -158,9 +190,11 @@ impl<'m, P: Platform> Context<'m, P> {
         };
         self.m.cover(KFn::ReapAlien);
         let irq = self.local_irq_disable();
-        let _ = alien.try_with(&irq, |ac| {
+        if let Some(doomed) = alien.try_with(&irq, |ac| {
             self.__drain_alien_cache(cachep, ac, reap_node, &irq)
-        });
+        }) {
+            self.slabs_destroy(cachep, doomed, &irq);
+        }
     }
 
     /// `drain_alien_cache(cachep, alien)` (eras A, B): drain every alien array of `node`
@@ -169,7 +203,8 @@ impl<'m, P: Platform> Context<'m, P> {
         for (r, a) in cachep.nodes[node].alien.iter().enumerate() {
             if let Some(alien) = a {
                 let irq = self.local_irq_disable();
-                alien.with(&irq, |ac| self.__drain_alien_cache(cachep, ac, r, &irq));
+                let doomed = alien.with(&irq, |ac| self.__drain_alien_cache(cachep, ac, r, &irq));
+                self.slabs_destroy(cachep, doomed, &irq);
             }
         }
     }

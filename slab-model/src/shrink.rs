@@ -48,8 +48,9 @@ impl<'m, P: Platform> Context<'m, P> {
     }
 
     /// `drain_cpu_caches` (eras A, B): on each CPU with interrupts off there
-    /// (`on_each_cpu(do_drain)`), `free_block` its whole array; then force-drain every
-    /// node's shared array.
+    /// (`on_each_cpu(do_drain)`), `free_block` its whole array; then drain every node's
+    /// alien arrays (all nodes first: an alien drain refills a remote shared array); then
+    /// force-drain every node's shared array.
     pub(crate) fn drain_cpu_caches(&self, cachep: &KmemCache<P>) {
         let m = self.m;
         self.enter(cachep.id, KFn::DrainCpuCaches);

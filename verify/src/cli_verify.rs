@@ -200,7 +200,7 @@ fn check_jobs(iterations: Option<usize>) -> Vec<(Job, usize)> {
                     p.ops = ops;
                     p.trace_capacity = 256;
                     // Default budgets: about 2 minutes in total on 2 cores at the rates
-                    // measured here (docs/shuttle.md).
+                    // measured here (docs/cli.md).
                     let default = match cpus {
                         2 if s.id != ScenarioId::Mixed => 50_000,
                         2 => 12_000,
@@ -412,19 +412,22 @@ fn print_counterexample(
     r: &CampaignReport,
     html: &std::path::Path,
     save: Option<&std::path::Path>,
+    text: bool,
 ) -> Result<(), String> {
     let f = r.failure.as_ref().expect("a failure");
     let trace = take_last_failure().unwrap_or_default();
     let invariant = f.message.lines().next().unwrap_or("").to_string();
-    println!(
-        "FAILED after {} executions ({} scheduler):",
-        r.iterations, r.scheduler
-    );
-    println!("  violated: {invariant}");
-    println!("  schedule: {}", f.token);
-    println!("  replay:   slab-verify replay '{}'", f.token);
-    if let Some(i) = f.message.find("--- model trace") {
-        println!("\n{}", &f.message[i..]);
+    if text {
+        println!(
+            "FAILED after {} executions ({} scheduler):",
+            r.iterations, r.scheduler
+        );
+        println!("  violated: {invariant}");
+        println!("  schedule: {}", f.token);
+        println!("  replay:   slab-verify replay '{}'", f.token);
+        if let Some(i) = f.message.find("--- model trace") {
+            println!("\n{}", &f.message[i..]);
+        }
     }
     let title = format!(
         "{} era {} cpus {} ops {}{}",
@@ -443,7 +446,9 @@ fn print_counterexample(
         counterexample_page(&title, &f.message, &f.token, &trace),
     )
     .map_err(|e| format!("cannot write {}: {e}", html.display()))?;
-    println!("counterexample page: {}", html.display());
+    if text {
+        println!("counterexample page: {}", html.display());
+    }
     if let Some(p) = save {
         let file = ReplayFile {
             format: "slab-verify-counterexample",
@@ -457,7 +462,9 @@ fn print_counterexample(
             serde_json::to_string_pretty(&file).expect("serialisable"),
         )
         .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-        println!("replay file: {}", p.display());
+        if text {
+            println!("replay file: {}", p.display());
+        }
     }
     Ok(())
 }
@@ -518,10 +525,10 @@ pub fn run(a: &RunArgs) -> ExitCode {
         );
     }
     if r.failure.is_some() {
-        if !a.json {
-            if let Err(e) = print_counterexample(&r, &a.html, a.save.as_deref()) {
-                return exit::usage(&e);
-            }
+        // The page and the replay file are written in both output modes; the text
+        // report only without --json.
+        if let Err(e) = print_counterexample(&r, &a.html, a.save.as_deref(), !a.json) {
+            return exit::usage(&e);
         }
         return ExitCode::from(1);
     }

@@ -807,9 +807,28 @@ fn shrink_destroy<P: Platform>(p: &Params) -> Outcome {
 }
 
 fn alien_free<P: Platform>(p: &Params) -> Outcome {
-    // CPU0 is on node 0, CPU1 on node 1. limit 1 → alien arrays of 1 entry; shared 1.
+    // CPU0 is on node 0, CPU1 on node 1. Alien arrays are sized when the cache is created
+    // (`alloc_alien_cache(node, limit)`; tuning does not resize them): objects over 128 KiB
+    // get limit 1, hence 1-entry alien arrays, so CPU1's second remote free finds the array
+    // full and drains it. The tune then adds a 1-entry shared array (shared factor 1).
     let m = machine_nodes::<P>(p, 2, KmallocSetup::None, FaultInjection::default());
-    let c = tiny_cache(&m, "scn", 1300, (1, 1, 1));
+    let c = m
+        .kmem_cache_create(CreateArgs {
+            name: "scn".into(),
+            size: 140_000,
+            align: 0,
+            flags: SlabFlags::default(),
+            ctor: false,
+        })
+        .expect("scenario cache");
+    assert_eq!(
+        c.tunables().limit,
+        1,
+        "objects over 128 KiB start with limit 1"
+    );
+    m.tuner(0, "setup")
+        .do_tune_cpucache_checked(&c, 1, 1, 1)
+        .expect("scenario tunables");
     let mut setup = m.task(0, "setup@cpu0");
     let objs: Vec<u64> = (0..5)
         .map(|_| {
@@ -827,8 +846,8 @@ fn alien_free<P: Platform>(p: &Params) -> Outcome {
     let c1 = c.clone();
     let remote = spawn(&m, move |m| {
         let mut t = m.task(1, "task@cpu1(node1)");
-        // Both node-0 objects go through node 1's alien array; the second free drains the
-        // first into node 0 (shared array full, so into its slabs).
+        // Both node-0 objects go through node 1's 1-entry alien array; the second free
+        // drains the first into node 0 (its shared array is full, so into its slabs).
         t.kmem_cache_free(&c1, x).expect("alien free");
         t.kmem_cache_free(&c1, y).expect("alien free");
         // A node-directed allocation from the remote node's lists.
@@ -853,8 +872,8 @@ fn alien_free<P: Platform>(p: &Params) -> Outcome {
         b
     });
     let reaper = spawn(&m, |m| {
-        // The rotor starts at CPU1's own node (nothing to do), then node 0: reap_alien
-        // trylocks node 1's alien array for node 0 and drains it.
+        // The rotor starts at the node after CPU1's own (init_reap_node), node 0:
+        // reap_alien trylocks node 1's alien array for node 0 and drains it.
         let mut r = m.reaper(1, "reap@cpu1(node1)");
         r.cache_reap();
         r.cache_reap();
