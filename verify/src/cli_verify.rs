@@ -588,10 +588,17 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
     match replay(&token) {
         Err(e) => exit::usage(&e.to_string()),
         Ok(None) => {
-            println!(
-                "replay of {} passed: the recorded execution no longer fails",
-                id.info().name
-            );
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"scenario": id.info().name, "reproduced": false})
+                );
+            } else {
+                println!(
+                    "replay of {} passed: the recorded execution no longer fails",
+                    id.info().name
+                );
+            }
             ExitCode::SUCCESS
         }
         Ok(Some(msg)) => {
