@@ -5,7 +5,6 @@ use crate::error::SlabError;
 use crate::gfp::Gfp;
 use crate::kmalloc_sizes;
 use crate::machine::Machine;
-use crate::memory::PG_SLAB;
 use crate::sync::Platform;
 use crate::trace::{EventKind, KFn};
 
@@ -78,16 +77,7 @@ impl<P: Platform> Machine<P> {
         if zero_or_null_ptr(objp) {
             return Some(0);
         }
-        let id = {
-            let mem = self.mem();
-            let pfn = mem.virt_to_pfn(objp).filter(|&p| mem.pfn_valid(p))?;
-            let rec = mem.page(pfn)?;
-            if rec.flags & PG_SLAB == 0 {
-                return None;
-            }
-            rec.slab_cache?
-        };
-        Some(self.cache_by_id(id).geo.object_size)
+        Some(self.virt_to_cache(objp)?.geo.object_size)
     }
 
     /// Reads `len` bytes of simulated memory (for tests: constructed state, `__GFP_ZERO`).

@@ -4,6 +4,7 @@
 pub mod golden;
 #[cfg(feature = "loom")]
 pub mod loom_driver;
+pub mod reference;
 pub mod scenario;
 #[cfg(feature = "shuttle")]
 pub mod shuttle_driver;
