@@ -134,3 +134,21 @@ fn kmalloc_target_detects_a_mutation() {
         "kmalloc-class-too-small survived 5000 kmalloc inputs"
     );
 }
+
+/// The schedule target reports a failing execution as a panic of the caller, and the
+/// next input runs on a fresh worker.
+#[cfg(feature = "shuttle")]
+#[test]
+fn schedule_target_detects_a_mutation_and_recovers() {
+    let knob = MutationKnob::Fixed(slab_model::Mutation::IrqWindowInAtomic);
+    let mut rng = Pcg64Mcg::seed_from_u64(11);
+    let mut buf = [0u8; 64];
+    let found = (0..5_000).any(|_| {
+        rng.fill_bytes(&mut buf);
+        std::panic::catch_unwind(|| fuzz_targets::schedule_with(&buf, knob)).is_err()
+    });
+    assert!(found, "irq-window-in-atomic survived 5000 schedule inputs");
+    for (_, data) in committed("corpus", "schedule") {
+        fuzz_targets::schedule_with(&data, MutationKnob::Off);
+    }
+}

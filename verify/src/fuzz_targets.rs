@@ -653,6 +653,9 @@ pub fn kmalloc_with(data: &[u8], knob: MutationKnob) {
 
 // ---- ops ---------------------------------------------------------------------------
 
+/// Operations per `ops` input.
+pub const MAX_OPS: usize = 128;
+
 /// Fuzz target `ops` (mutation knob from [`MUTATION_ENV`]).
 pub fn ops(data: &[u8]) {
     ops_with(data, MutationKnob::from_env())
@@ -739,11 +742,16 @@ pub fn ops_with(data: &[u8], knob: MutationKnob) {
             h.step(&op).unwrap_or_else(|d| panic!("{d}"));
         }
     }
-    for op in u.arbitrary_iter::<Op>().into_iter().flatten().take(128) {
+    // Every prediction is checked at every step; the full audit (most of the cost) runs
+    // after the sequence and after draining.
+    h.set_audit_each_step(false);
+    for op in u.arbitrary_iter::<Op>().into_iter().flatten().take(MAX_OPS) {
         let Ok(op) = op else { break };
         h.step(&op).unwrap_or_else(|d| panic!("{d}"));
     }
+    h.audit_now().unwrap_or_else(|d| panic!("{d}"));
     h.drain_all().unwrap_or_else(|d| panic!("{d}"));
+    h.audit_now().unwrap_or_else(|d| panic!("{d}"));
 }
 
 // ---- schedule ----------------------------------------------------------------------
@@ -754,11 +762,15 @@ pub use schedule_target::{schedule, schedule_with, ByteScheduler};
 #[cfg(feature = "shuttle")]
 mod schedule_target {
     use super::{era, MutationKnob};
+    use crate::scenario::panic_message;
     use crate::scenario::{run, Params, ScenarioId, SCENARIOS};
     use arbitrary::Unstructured;
     use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
     use shuttle::{Config, FailurePersistence, Runner};
     use slab_model::sync::ShuttlePlatform;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+    use std::sync::{Arc, Mutex};
 
     /// A shuttle scheduler whose decisions are the fuzzer's bytes: one byte per scheduling
     /// point picks `runnable[b % len]`; once the bytes run out the current task keeps
@@ -838,12 +850,125 @@ mod schedule_target {
             p.cpus = u.int_in_range(2..=3).unwrap_or(2);
         }
         p.trace_capacity = 0;
-        let sched = ByteScheduler::new(u.take_rest());
-        let mut config = Config::new();
-        config.failure_persistence = FailurePersistence::None;
-        config.silence_warnings = true;
-        Runner::new(sched, config).run(move || {
-            run::<ShuttlePlatform>(id, &p);
-        });
+        let job = Job {
+            id,
+            params: p,
+            bytes: u.take_rest().to_vec(),
+        };
+        // One job at a time: the worker is shared by every caller in the process.
+        let mut worker = WORKER.lock().unwrap_or_else(|e| e.into_inner());
+        let w = worker.get_or_insert_with(Worker::spawn);
+        let reply = w.jobs.send(job).ok().and_then(|()| w.replies.recv().ok());
+        match reply {
+            Some(Reply::Passed) => {}
+            Some(Reply::Failed(msg)) => {
+                *worker = None;
+                panic!("{msg}");
+            }
+            None => {
+                *worker = None;
+                panic!("the shuttle worker thread died");
+            }
+        }
+    }
+
+    /// One execution to run.
+    struct Job {
+        id: ScenarioId,
+        params: Params,
+        bytes: Vec<u8>,
+    }
+
+    enum Reply {
+        Passed,
+        Failed(String),
+    }
+
+    /// A long-lived thread running one shuttle `Runner` over every input of the process.
+    ///
+    /// A `Runner` per input would be simplest, but each `Runner::run` builds a fresh pool
+    /// of coroutine stacks (an mmap/munmap pair and fresh page faults per task): measured
+    /// here, that was 55–75% of a small scenario's time. One `Runner` whose scheduler
+    /// takes the next input from a channel in `new_execution` reuses the pool; each input
+    /// is still exactly one fresh `Execution`, so the schedule an input encodes is the same.
+    struct Worker {
+        jobs: SyncSender<Job>,
+        replies: Receiver<Reply>,
+    }
+
+    static WORKER: Mutex<Option<Worker>> = Mutex::new(None);
+
+    impl Worker {
+        fn spawn() -> Worker {
+            let (job_tx, job_rx) = sync_channel::<Job>(0);
+            let (reply_tx, reply_rx) = sync_channel::<Reply>(0);
+            std::thread::Builder::new()
+                .name("shuttle-fuzz".into())
+                .spawn(move || {
+                    let current = Arc::new(Mutex::new(None));
+                    let sched = ChannelScheduler {
+                        jobs: job_rx,
+                        replies: reply_tx.clone(),
+                        current: current.clone(),
+                        bytes: ByteScheduler::new(&[]),
+                        running: false,
+                    };
+                    let mut config = Config::new();
+                    config.failure_persistence = FailurePersistence::None;
+                    config.silence_warnings = true;
+                    let r = catch_unwind(AssertUnwindSafe(|| {
+                        Runner::new(sched, config).run(move || {
+                            let (id, p): (ScenarioId, Params) = current
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .clone()
+                                .expect("a job is set before its execution");
+                            run::<ShuttlePlatform>(id, &p);
+                        })
+                    }));
+                    if let Err(e) = r {
+                        let _ = reply_tx.send(Reply::Failed(panic_message(&e)));
+                    }
+                })
+                .expect("spawn the shuttle fuzz worker");
+            Worker {
+                jobs: job_tx,
+                replies: reply_rx,
+            }
+        }
+    }
+
+    /// The worker's scheduler: each `new_execution` reports the previous execution as
+    /// passed (a failed one never returns to the runner) and waits for the next job.
+    struct ChannelScheduler {
+        jobs: Receiver<Job>,
+        replies: SyncSender<Reply>,
+        current: Arc<Mutex<Option<(ScenarioId, Params)>>>,
+        bytes: ByteScheduler,
+        running: bool,
+    }
+
+    impl Scheduler for ChannelScheduler {
+        fn new_execution(&mut self) -> Option<Schedule> {
+            if self.running && self.replies.send(Reply::Passed).is_err() {
+                return None;
+            }
+            let job = self.jobs.recv().ok()?;
+            self.running = true;
+            *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((job.id, job.params));
+            self.bytes = ByteScheduler::new(&job.bytes);
+            self.bytes.new_execution()
+        }
+        fn next_task(
+            &mut self,
+            runnable: &[&Task],
+            current: Option<TaskId>,
+            is_yielding: bool,
+        ) -> Option<TaskId> {
+            self.bytes.next_task(runnable, current, is_yielding)
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.bytes.next_u64()
+        }
     }
 }
