@@ -79,7 +79,9 @@ fn exercise(target: &str, n: usize, max_len: usize, f: impl Fn(&[u8])) {
 
 #[test]
 fn geometry_target() {
-    exercise("geometry", 20_000, 96, fuzz_targets::geometry);
+    exercise("geometry", 20_000, 96, |d| {
+        fuzz_targets::geometry_with(d, MutationKnob::Off)
+    });
 }
 
 #[test]

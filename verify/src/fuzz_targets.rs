@@ -177,11 +177,17 @@ fn expected_tunables(p: &ArchProfile, size: usize) -> (usize, usize, usize) {
     (limit, limit.div_ceil(2), shared)
 }
 
-/// Fuzz target `geometry`: `calculate_geometry` never panics; every `Ok` is a layout that
-/// fits its slab and follows the kernel's rules; every `Err` is a create-time error that
-/// the input actually deserves.
+/// Fuzz target `geometry` (mutation knob from [`MUTATION_ENV`]).
 pub fn geometry(data: &[u8]) {
+    geometry_with(data, MutationKnob::from_env())
+}
+
+/// Fuzz target `geometry` with an explicit mutation knob: `calculate_geometry` never
+/// panics; every `Ok` is a layout that fits its slab and follows the kernel's rules; every
+/// `Err` is a create-time error that the input actually deserves.
+pub fn geometry_with(data: &[u8], knob: MutationKnob) {
     let mut u = Unstructured::new(data);
+    let mutations = knob.pick(&mut u);
     let wild = u.ratio(1u8, 4).unwrap_or(false);
     let p = profile(&mut u, wild);
     let era = era(&mut u);
@@ -254,7 +260,7 @@ pub fn geometry(data: &[u8]) {
         slab_early_init: u.ratio(1u8, 8).unwrap_or(false),
         general_caches: general,
         self_class,
-        mutations: MutationSet::NONE,
+        mutations,
     };
 
     let r = calculate_geometry(&p, era, &args, &ctx);
@@ -347,8 +353,22 @@ fn check_geometry(
             if !g.flags.contains(SlabFlags::CFLGS_OFF_SLAB) {
                 fail("off-slab without CFLGS_OFF_SLAB".into());
             }
+            // calculate_slab_order's offslab_limit (B.5, B.7): the descriptor fits in one
+            // object of the cache itself, or cache_grow could loop allocating descriptors.
+            // (Era A computes the limit in size_t: a descriptor larger than the object
+            // wraps to no limit at all, as in the kernel; only wild profiles get there.)
+            let wraps = era == Era::A && g.size < p.slab_desc_size;
+            if g.mgmt_size > g.size && !wraps {
+                fail(format!(
+                    "off-slab descriptor of {} bytes exceeds the {}-byte object (offslab_limit)",
+                    g.mgmt_size, g.size
+                ));
+            }
         }
-        DescriptorSource::SelfCache => fail("self descriptor without the mutation".into()),
+        // B.20: growing the cache would allocate its own descriptor from itself, forever.
+        DescriptorSource::SelfCache => {
+            fail("the off-slab descriptor comes from the cache itself".into())
+        }
     }
     if g.reciprocal_size != (1u64 << 32).div_ceil(g.size as u64) as u32 {
         fail("reciprocal_size".into());
