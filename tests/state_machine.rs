@@ -68,13 +68,13 @@ impl ReferenceStateMachine for SlabMachine {
         ];
         prop_oneof![
             12 => (cpu.clone(), cache.clone()).prop_map(|(cpu, cache)| Op::Alloc { cpu, cache }),
-            10 => (cpu.clone(), cache.clone(), which.clone()).prop_map(|(cpu, cache, which)| Op::Free { cpu, cache, which }),
+            10 => (cpu.clone(), cache.clone(), which).prop_map(|(cpu, cache, which)| Op::Free { cpu, cache, which }),
             3 => (cpu.clone(), cache.clone()).prop_map(|(cpu, cache)| Op::IrqAlloc { cpu, cache }),
-            3 => (cpu.clone(), cache.clone(), which.clone()).prop_map(|(cpu, cache, which)| Op::IrqFree { cpu, cache, which }),
+            3 => (cpu.clone(), cache.clone(), which).prop_map(|(cpu, cache, which)| Op::IrqFree { cpu, cache, which }),
             4 => (cpu.clone(), size.clone(), prop::bool::weighted(0.2)).prop_map(|(cpu, size, dma)| Op::Kmalloc { cpu, size, dma }),
-            4 => (cpu.clone(), which.clone()).prop_map(|(cpu, which)| Op::Kfree { cpu, which }),
+            4 => (cpu.clone(), which).prop_map(|(cpu, which)| Op::Kfree { cpu, which }),
             1 => (cpu.clone(), size).prop_map(|(cpu, size)| Op::IrqKmalloc { cpu, size }),
-            1 => (cpu.clone(), which.clone()).prop_map(|(cpu, which)| Op::IrqKfree { cpu, which }),
+            1 => (cpu.clone(), which).prop_map(|(cpu, which)| Op::IrqKfree { cpu, which }),
             1 => cache.clone().prop_map(|cache| Op::Shrink { cache }),
             2 => (cpu.clone(), 0u16..600).prop_map(|(cpu, ticks)| Op::Reap { cpu, ticks }),
             2 => (cache.clone(), 0u8..4, 0u8..4, 0u8..3)

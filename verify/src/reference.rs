@@ -799,7 +799,7 @@ impl Harness {
         self.summary.maintenance += 1;
         let live = &self.r.user_live[ci];
         match got {
-            Ok(r) if r == !live.is_empty() => {}
+            Ok(r) if r != live.is_empty() => {}
             other => {
                 return Err(format!(
                     "kmem_cache_shrink({}) = {other:?} with {} live objects",
