@@ -1,6 +1,7 @@
 //! Scenarios, the mutation catalogue drivers, loom/shuttle drivers, golden data and the
 //! `slab-verify` CLI support code. Depends on `slab-model`; the model knows nothing of it.
 
+pub mod fuzz_targets;
 pub mod golden;
 pub mod html;
 #[cfg(feature = "loom")]

@@ -153,6 +153,7 @@ impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.index, &self.op) {
             (Some(i), Some(op)) => writeln!(f, "divergence at op #{i} {op:?}:")?,
+            (Some(i), None) => writeln!(f, "divergence at the audit after {i} ops:")?,
             _ => writeln!(f, "divergence during setup:")?,
         }
         writeln!(f, "  {}", self.what)?;
@@ -255,6 +256,9 @@ pub struct Harness {
     summary: RunSummary,
     index: usize,
     poisoned: bool,
+    /// Run the full audit after every step (the default); when off, only
+    /// [`Harness::audit_now`] audits (the fuzz target's fast mode).
+    audit_each_step: bool,
 }
 
 /// Runs `ops` on a fresh `Machine<StdPlatform>` built from `cfg` with the user caches
@@ -319,6 +323,7 @@ impl Harness {
             summary: RunSummary::default(),
             index: 0,
             poisoned: false,
+            audit_each_step: true,
         };
         for args in caches {
             let c =
@@ -420,6 +425,12 @@ impl Harness {
             }
             Ok(r) => r,
         };
+        if !self.audit_each_step {
+            return match checked.and_then(|()| self.check_live_counts()) {
+                Err(what) => Err(fail(what, self.m.audit(), self.m.slabinfo())),
+                Ok(()) => Ok(()),
+            };
+        }
         let audit = match catch_unwind(AssertUnwindSafe(|| self.m.audit())) {
             Ok(a) => a,
             Err(e) => {
@@ -436,6 +447,37 @@ impl Harness {
             Err(what) => Err(fail(what, audit, self.m.slabinfo())),
             Ok(()) if !audit.is_ok() => Err(fail("audit failed".into(), audit, self.m.slabinfo())),
             Ok(()) => Ok(()),
+        }
+    }
+
+    /// Whether [`Harness::step`] runs the full audit after every operation (default on).
+    /// Off, every prediction is still checked at every step, and the audit runs only in
+    /// [`Harness::audit_now`]: much faster, at the cost of reporting a broken invariant
+    /// later than the operation that broke it.
+    pub fn set_audit_each_step(&mut self, on: bool) {
+        self.audit_each_step = on;
+    }
+
+    /// Runs the full audit now (a quiescent point).
+    pub fn audit_now(&mut self) -> Result<(), Divergence> {
+        let fail = |what: String, audit: AuditReport, slabinfo: String| Divergence {
+            index: Some(self.index),
+            op: None,
+            what,
+            audit,
+            slabinfo,
+        };
+        match catch_unwind(AssertUnwindSafe(|| self.m.audit())) {
+            Ok(a) if a.is_ok() => Ok(()),
+            Ok(a) => Err(fail("audit failed".into(), a, self.m.slabinfo())),
+            Err(e) => {
+                self.poisoned = true;
+                Err(fail(
+                    format!("audit panicked: {}", panic_message(&*e)),
+                    AuditReport::default(),
+                    String::new(),
+                ))
+            }
         }
     }
 

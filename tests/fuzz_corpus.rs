@@ -1,0 +1,156 @@
+//! The fuzz targets under `cargo test`, on stable, without cargo-fuzz: every target
+//! function of `slab_verify::fuzz_targets` runs over its committed seed corpus
+//! (`fuzz/corpus/<target>/seed-*`), over every committed crash regression
+//! (`fuzz/regressions/<target>/*`, see the README there) and over inputs generated
+//! deterministically from a seeded PCG, so a fixed bug stays fixed and the targets' own
+//! logic is exercised on every test run.
+
+use rand_core::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use slab_verify::fuzz_targets::{self, MutationKnob};
+use std::path::{Path, PathBuf};
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
+}
+
+/// The committed files of `fuzz/<kind>/<target>/`: the seed corpus (`seed-*` only: the
+/// rest of a corpus directory is a local campaign's output) or the regressions (all but
+/// the README).
+fn committed(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = fuzz_dir().join(kind).join(target);
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            match kind {
+                "corpus" => name.starts_with("seed-"),
+                _ => !name.eq_ignore_ascii_case("README.md"),
+            }
+        })
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let data = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p, data)
+        })
+        .collect()
+}
+
+/// Runs `f` over the seed corpus (which must not be empty), the regressions and `n`
+/// generated inputs of 0..=`max_len` bytes. A failing input is named in the panic.
+fn exercise(target: &str, n: usize, max_len: usize, f: impl Fn(&[u8])) {
+    let seeds = committed("corpus", target);
+    assert!(
+        !seeds.is_empty(),
+        "fuzz/corpus/{target}/ has no committed seed-* files"
+    );
+    for (path, data) in seeds.iter().chain(committed("regressions", target).iter()) {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(data)));
+        if let Err(e) = r {
+            panic!(
+                "{target}: {} failed: {}",
+                path.display(),
+                slab_verify::scenario::panic_message(&e)
+            );
+        }
+    }
+    let mut rng = Pcg64Mcg::seed_from_u64(0xf022_0000 ^ target.len() as u64);
+    let mut buf = vec![0u8; max_len];
+    for i in 0..n {
+        let len = (rng.next_u32() as usize) % (max_len + 1);
+        rng.fill_bytes(&mut buf[..len]);
+        let data = &buf[..len];
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(data)));
+        if let Err(e) = r {
+            panic!(
+                "{target}: generated input #{i} failed: {}\ninput: {data:02x?}",
+                slab_verify::scenario::panic_message(&e)
+            );
+        }
+    }
+}
+
+#[test]
+fn geometry_target() {
+    exercise("geometry", 20_000, 96, |d| {
+        fuzz_targets::geometry_with(d, MutationKnob::Off)
+    });
+}
+
+#[test]
+fn kmalloc_target() {
+    exercise("kmalloc", 2_000, 256, |d| {
+        fuzz_targets::kmalloc_with(d, MutationKnob::Off)
+    });
+}
+
+#[test]
+fn ops_target() {
+    exercise("ops", 2_000, 512, |d| {
+        fuzz_targets::ops_with(d, MutationKnob::Off)
+    });
+}
+
+#[cfg(feature = "shuttle")]
+#[test]
+fn schedule_target() {
+    exercise("schedule", 2_000, 128, |d| {
+        fuzz_targets::schedule_with(d, MutationKnob::Off)
+    });
+}
+
+/// The knob's parser accepts exactly the catalogue's names.
+#[test]
+fn mutation_knob_parses_catalogue_names() {
+    assert_eq!(MutationKnob::parse("").unwrap(), MutationKnob::Off);
+    assert_eq!(MutationKnob::parse("any").unwrap(), MutationKnob::Any);
+    for &m in slab_model::Mutation::ALL {
+        assert_eq!(
+            MutationKnob::parse(m.name()).unwrap(),
+            MutationKnob::Fixed(m)
+        );
+    }
+    assert!(MutationKnob::parse("no-such-mutation").is_err());
+}
+
+/// With a mutation the kmalloc target can expose, some generated input must fail: the
+/// target is not vacuous.
+#[test]
+fn kmalloc_target_detects_a_mutation() {
+    let knob = MutationKnob::Fixed(slab_model::Mutation::KmallocClassTooSmall);
+    let mut rng = Pcg64Mcg::seed_from_u64(7);
+    let mut buf = [0u8; 512];
+    let found = (0..5_000).any(|_| {
+        rng.fill_bytes(&mut buf);
+        std::panic::catch_unwind(|| fuzz_targets::kmalloc_with(&buf, knob)).is_err()
+    });
+    assert!(
+        found,
+        "kmalloc-class-too-small survived 5000 kmalloc inputs"
+    );
+}
+
+/// The schedule target reports a failing execution as a panic of the caller, and the
+/// next input runs on a fresh worker.
+#[cfg(feature = "shuttle")]
+#[test]
+fn schedule_target_detects_a_mutation_and_recovers() {
+    let knob = MutationKnob::Fixed(slab_model::Mutation::IrqWindowInAtomic);
+    let mut rng = Pcg64Mcg::seed_from_u64(11);
+    let mut buf = [0u8; 64];
+    let found = (0..5_000).any(|_| {
+        rng.fill_bytes(&mut buf);
+        std::panic::catch_unwind(|| fuzz_targets::schedule_with(&buf, knob)).is_err()
+    });
+    assert!(found, "irq-window-in-atomic survived 5000 schedule inputs");
+    for (_, data) in committed("corpus", "schedule") {
+        fuzz_targets::schedule_with(&data, MutationKnob::Off);
+    }
+}
