@@ -79,6 +79,13 @@ impl<'m, P: Platform> Context<'m, P> {
     pub fn kmem_cache_free(&mut self, cachep: &KmemCache<P>, objp: u64) -> Result<(), SlabError> {
         self.check_free(Some(cachep), objp)?;
         self.enter(cachep.id, KFn::KmemCacheFree);
+        self.free_checked(cachep, objp);
+        Ok(())
+    }
+
+    /// The body shared by `kmem_cache_free` and `kfree` once the pointer is validated:
+    /// `local_irq_save`, drop the caller's ownership, `__cache_free`, `local_irq_restore`.
+    pub(crate) fn free_checked(&mut self, cachep: &KmemCache<P>, objp: u64) {
         let irq = self.local_irq_disable();
         self.m.shadow().remove(objp);
         self.trace(
@@ -91,7 +98,6 @@ impl<'m, P: Platform> Context<'m, P> {
         self.__cache_free(cachep, objp, &irq);
         self.local_irq_enable(irq);
         self.m.audit_after_op();
-        Ok(())
     }
 
     /// `__cache_free(cachep, objp)` (eras A, B), interrupts off: push onto this CPU's

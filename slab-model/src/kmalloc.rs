@@ -8,7 +8,7 @@ use crate::kmalloc_sizes;
 use crate::machine::Machine;
 use crate::memory::PG_SLAB;
 use crate::sync::Platform;
-use crate::trace::{EventKind, KFn};
+use crate::trace::KFn;
 use std::sync::Arc;
 
 /// `ZERO_SIZE_PTR`: what `kmalloc(0)` returns; dereferencing it faults.
@@ -57,18 +57,7 @@ impl<'m, P: Platform> Context<'m, P> {
         }
         let cachep = self.check_free(None, objp)?;
         self.enter(cachep.id, KFn::Kfree);
-        let irq = self.local_irq_disable();
-        self.m.shadow().remove(objp);
-        self.trace(
-            cachep.id,
-            EventKind::Object {
-                addr: objp,
-                alloc: false,
-            },
-        );
-        self.__cache_free(&cachep, objp, &irq);
-        self.local_irq_enable(irq);
-        self.m.audit_after_op();
+        self.free_checked(&cachep, objp);
         Ok(())
     }
 }
