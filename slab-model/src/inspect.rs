@@ -133,6 +133,20 @@ impl<P: Platform> Machine<P> {
         r
     }
 
+    /// Node `node`'s alien array for objects of node `remote` (`n->alien[remote]`), or
+    /// `None` when there is none (single node, or `remote == node`).
+    pub fn alien_snapshot(
+        &self,
+        cachep: &KmemCache<P>,
+        node: usize,
+        remote: usize,
+    ) -> Option<ArrayCache> {
+        let alien = cachep.nodes[node].alien.get(remote)?.as_ref()?;
+        let ctx = Context::new(self, ContextKind::Task, 0, "inspect");
+        let irq = ctx.local_irq_disable();
+        Some(alien.with(&irq, |ac| ac.clone()))
+    }
+
     /// `nr_free_pages()`: free pages of the page allocator over all nodes.
     pub fn nr_free_pages(&self) -> u64 {
         let zone = self.zone.lock();

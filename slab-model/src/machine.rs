@@ -192,8 +192,13 @@ impl<P: Platform> Machine<P> {
             kmalloc: Vec::new(),
             jiffies: P::Counter::new(0),
             coverage: std::sync::atomic::AtomicU64::new(0),
+            // init_reap_node: each CPU's rotor starts at the node after its own.
             reap_node: (0..profile.cpus)
-                .map(|c| std::sync::atomic::AtomicUsize::new(profile.cpu_to_node(c)))
+                .map(|c| {
+                    std::sync::atomic::AtomicUsize::new(
+                        (profile.cpu_to_node(c) + 1) % profile.nodes,
+                    )
+                })
                 .collect(),
             trace: Trace::new(config.trace_capacity),
             config,

@@ -1,0 +1,146 @@
+//! Alien caches (NUMA, two nodes), exact kernel numbers (kernel-facts §A.7, §A.8):
+//! remote frees collect in the freeing node's alien array for the object's node
+//! (capacity 12 when the cache's limit > 1); a free into a full alien array first drains
+//! it into the remote node — into its shared array as far as there is room
+//! (`transfer_objects(shared, alien, alien->limit)`), the rest through `free_block`; the
+//! reaper drains the alien array of its rotor's node (`reap_alien`, starting at the node
+//! after its own).
+
+use slab_model::sync::StdPlatform;
+use slab_model::{
+    ArchProfile, CreateArgs, Era, Gfp, KmallocSetup, Machine, MachineConfig, SlabFlags,
+};
+
+fn two_nodes(era: Era) -> Machine<StdPlatform> {
+    let profile = ArchProfile {
+        cpus: 2,
+        nodes: 2,
+        ..ArchProfile::tiny()
+    };
+    let mut cfg = MachineConfig::new(profile, era);
+    cfg.kmalloc = KmallocSetup::None;
+    cfg.audit_every_op = true;
+    Machine::new(cfg).expect("boot")
+}
+
+#[test]
+fn remote_frees_fill_the_alien_array_then_drain_into_the_remote_shared_array() {
+    for era in [Era::A, Era::B] {
+        let m = two_nodes(era);
+        let c = m
+            .kmem_cache_create(CreateArgs {
+                name: "al".into(),
+                size: 1300,
+                align: 0,
+                flags: SlabFlags::default(),
+                ctor: false,
+            })
+            .unwrap();
+        // size > 1024: limit 24, batchcount 12, shared 8 (two CPUs) → shared capacity 96,
+        // alien capacity 12.
+        let t = c.tunables();
+        assert_eq!((t.limit, t.batchcount, t.shared), (24, 12, 8));
+        assert_eq!(m.profile().cpu_to_node(0), 0);
+        assert_eq!(m.profile().cpu_to_node(1), 1);
+        let mut cpu0 = m.task(0, "cpu0");
+        let objs: Vec<u64> = (0..14)
+            .map(|_| cpu0.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().unwrap())
+            .collect();
+        for &o in &objs {
+            assert_eq!(m.virt_to_cache(o).unwrap().id, c.id);
+        }
+        let mut cpu1 = m.task(1, "cpu1");
+        for &o in &objs[..12] {
+            cpu1.kmem_cache_free(&c, o).unwrap();
+        }
+        // All twelve wait in node 1's alien array for node 0; node 0's shared array is
+        // still empty and CPU1's own array untouched.
+        assert_eq!(
+            m.alien_snapshot(&c, 1, 0).unwrap().entry,
+            objs[..12].to_vec(),
+            "era {era}"
+        );
+        assert!(
+            m.alien_snapshot(&c, 1, 1).is_none(),
+            "no alien array for the own node"
+        );
+        assert_eq!(m.node_snapshot(&c, 0).shared.unwrap().avail(), 0);
+        assert_eq!(m.cpu_array_snapshot(&c, 1).avail(), 0);
+        // The 13th remote free finds the alien array full: __drain_alien_cache moves all
+        // twelve (room 96) to the top of node 0's shared array, in order, then queues it.
+        cpu1.kmem_cache_free(&c, objs[12]).unwrap();
+        assert_eq!(
+            m.node_snapshot(&c, 0).shared.unwrap().entry,
+            objs[..12].to_vec(),
+            "era {era}"
+        );
+        assert_eq!(m.alien_snapshot(&c, 1, 0).unwrap().entry, vec![objs[12]]);
+        // CPU1's reaper: its rotor starts at node 0, so reap_alien drains that array.
+        let mut reaper = m.reaper(1, "reap1");
+        reaper.cache_reap();
+        assert!(
+            m.alien_snapshot(&c, 1, 0).unwrap().entry.is_empty(),
+            "reap_alien drained node 1's alien array (era {era})"
+        );
+        assert_eq!(m.node_snapshot(&c, 0).shared.unwrap().avail(), 13);
+        assert_eq!(m.live_objects(&c), 1);
+        // CPU0 refills from its node's shared array: batchcount 12 from the top.
+        cpu0.kmem_cache_free(&c, objs[13]).unwrap();
+        m.audit().assert_ok();
+    }
+}
+
+#[test]
+fn a_full_shared_array_sends_the_alien_overflow_through_free_block() {
+    for era in [Era::A, Era::B] {
+        let m = two_nodes(era);
+        let c = m
+            .kmem_cache_create(CreateArgs {
+                name: "al".into(),
+                size: 1300,
+                align: 0,
+                flags: SlabFlags::default(),
+                ctor: false,
+            })
+            .unwrap();
+        // Shrink node 0's shared array to 2 entries (shared 1 × batchcount 2); the alien
+        // arrays keep the capacity they were created with (12).
+        m.tuner(0, "tune")
+            .do_tune_cpucache_checked(&c, 4, 2, 1)
+            .unwrap();
+        let mut cpu0 = m.task(0, "cpu0");
+        let objs: Vec<u64> = (0..13)
+            .map(|_| cpu0.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().unwrap())
+            .collect();
+        let before = m.node_snapshot(&c, 0);
+        let slabs = |n: &slab_model::inspect::NodeSnapshot| {
+            n.slabs_full.len() + n.slabs_partial.len() + n.slabs_free.len()
+        };
+        let mut cpu1 = m.task(1, "cpu1");
+        for &o in &objs {
+            cpu1.kmem_cache_free(&c, o).unwrap();
+        }
+        // The drain moved the top 2 into shared (room 2) and free_block'ed the other 10;
+        // free_limit is (1 + 1 CPU on node 0) × 2 + 3 = 7, so free_block destroyed the
+        // slabs that emptied past it (free_objects −= num each).
+        let n0 = m.node_snapshot(&c, 0);
+        assert_eq!(
+            n0.shared.clone().unwrap().entry,
+            objs[10..12].to_vec(),
+            "era {era}"
+        );
+        assert_eq!(n0.free_limit, 7);
+        let destroyed = slabs(&before) - slabs(&n0);
+        assert!(
+            destroyed >= 1,
+            "era {era}: free_objects crossed free_limit, a slab must go"
+        );
+        assert_eq!(
+            n0.free_objects + 3 * destroyed,
+            before.free_objects + 10,
+            "era {era}"
+        );
+        assert_eq!(m.alien_snapshot(&c, 1, 0).unwrap().entry, vec![objs[12]]);
+        m.audit().assert_ok();
+    }
+}
