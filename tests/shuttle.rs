@@ -9,7 +9,7 @@ use slab_verify::shuttle_driver::{campaign, parse_token, replay, Budget, Schedul
 use std::io::Write;
 
 /// Executions per campaign in `cargo test`: small enough for CI, large enough that the
-/// correct model's interleavings are sampled broadly (the main job runs 50,000).
+/// correct model's interleavings are sampled broadly (the main job runs 120,000).
 const CI_ITERATIONS: usize = 2_000;
 
 #[test]

@@ -202,10 +202,10 @@ fn check_jobs(iterations: Option<usize>) -> Vec<(Job, usize)> {
                     // Default budgets: about 2 minutes in total on 2 cores at the rates
                     // measured here (docs/cli.md).
                     let default = match cpus {
-                        2 if s.id != ScenarioId::Mixed => 50_000,
-                        2 => 12_000,
-                        4 => 5_000,
-                        _ => 1_500,
+                        2 if s.id != ScenarioId::Mixed => 120_000,
+                        2 => 30_000,
+                        4 => 12_000,
+                        _ => 3_500,
                     };
                     jobs.push((
                         Job {
