@@ -148,7 +148,6 @@ impl<P: Platform> Machine<P> {
         for cachep in self.all_caches() {
             self.audit_cache(
                 &cachep,
-                &ctx,
                 &tokens,
                 &shadow,
                 &mut slab_blocks,
@@ -166,7 +165,6 @@ impl<P: Platform> Machine<P> {
     fn audit_cache(
         &self,
         cachep: &KmemCache<P>,
-        ctx: &Context<'_, P>,
         tokens: &[crate::cpu::IrqOff<'_, P>],
         shadow: &BTreeMap<u64, (u32, Owner)>,
         slab_blocks: &mut BTreeMap<u64, u32>,
@@ -600,7 +598,6 @@ impl<P: Platform> Machine<P> {
                 format!("destroyed cache still has {total_slabs} slabs"),
             );
         }
-        let _ = ctx;
         report.objects += allocated_from_slab.len();
         report.slabs += total_slabs;
     }

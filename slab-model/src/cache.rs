@@ -5,7 +5,7 @@ use crate::array_cache::{ArrayCache, BAADF00D};
 use crate::cpu::IrqOff;
 use crate::geometry::{CacheGeometry, Tunables};
 use crate::gfp::Gfp;
-use crate::machine::{HZ, REAPTIMEOUT_NODE};
+use crate::machine::REAPTIMEOUT_NODE;
 use crate::node::{KmemCacheNode, NodeLists};
 use crate::profile::{ArchProfile, Era};
 use crate::slab::SlabSet;
@@ -115,7 +115,6 @@ impl<P: Platform> KmemCache<P> {
                 )
             })
             .collect();
-        let _ = HZ;
         KmemCache {
             id,
             name,

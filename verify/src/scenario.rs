@@ -704,12 +704,10 @@ fn reap_vs_alloc<P: Platform>(p: &Params) -> Outcome {
         }
     }
     m.advance_jiffies(10 * slab_model::machine::REAPTIMEOUT_NODE);
-    let c0 = c.clone();
     let reaper = spawn(&m, move |m| {
         let mut r = m.reaper(0, "reap@cpu0");
         r.cache_reap();
         r.cache_reap();
-        let _ = &c0;
     });
     let hs: Vec<_> = (0..2)
         .map(|cpu| {
@@ -744,11 +742,9 @@ fn tune_during_grow<P: Platform>(p: &Params) -> Outcome {
         );
         t.kmem_cache_free(&c0, o).expect("free");
     });
-    let c1 = c.clone();
     let tuner = spawn(&m, move |m| {
         let mut t = m.tuner(1, "tuner@cpu1");
         t.slabinfo_write("scn 3 1 0").expect("valid tunables");
-        let _ = &c1;
     });
     task.join();
     tuner.join();
