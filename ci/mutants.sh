@@ -5,7 +5,8 @@
 # alien.rs, shrink.rs — override with MUTANT_FILES="alloc grow ...".
 # Test set: `cargo test --workspace` narrowed to the root package's loom suite (every
 # scenario, exhaustive at bound 2, plus each scenario's known-bad variants), conformance,
-# misuse and std-scenario tests and the proptest state machine. (cargo-mutants tests the
+# misuse, alien and std-scenario tests and the proptest state machine, built with the
+# `mutants` profile (opt-level 1 for the workspace, 3 for dependencies). (cargo-mutants tests the
 # mutated package by default; `--cargo-test-arg=--workspace` widens that to the suites
 # that actually exercise the model.) Shard across machines with `--shard k/n`; extra
 # arguments are passed through.
@@ -19,5 +20,6 @@ exec cargo mutants --workspace --features loom --cargo-test-arg=--workspace \
   "${args[@]}" \
   --cargo-test-arg=--test=loom --cargo-test-arg=--test=conformance \
   --cargo-test-arg=--test=misuse --cargo-test-arg=--test=scenarios_std \
-  --cargo-test-arg=--test=state_machine \
+  --cargo-test-arg=--test=state_machine --cargo-test-arg=--test=alien \
+  --profile mutants \
   --jobs "${MUTANT_JOBS:-2}" --timeout 240 --output "${MUTANT_OUT:-target}" "$@"
