@@ -312,6 +312,21 @@ fn reference(m: MutationSet, b: &MatrixBudget) -> Detection {
 const GOLDEN: &str = include_str!("../../tests/data/golden-slabinfo.tsv");
 const GOLDEN_OTHER: &str = include_str!("../../tests/data/golden-other-kernels.tsv");
 
+/// One geometry case: a panic or a violated invariant of a created cache (a typed
+/// refusal is fine).
+fn geometry_case(
+    p: &ArchProfile,
+    era: Era,
+    args: &CreateArgs,
+    ctx: &slab_model::geometry::CreateContext,
+) -> Option<String> {
+    match catch_unwind(AssertUnwindSafe(|| calculate_geometry(p, era, args, ctx))) {
+        Err(e) => Some(format!("panic: {}", panic_message(&e))),
+        Ok(Err(_)) => None,
+        Ok(Ok(g)) => geometry_invariants(p, &g).err(),
+    }
+}
+
 /// The geometry invariants for one created cache.
 pub fn geometry_invariants(p: &ArchProfile, g: &slab_model::CacheGeometry) -> Result<(), String> {
     let slab = p.page_size << g.gfporder;
@@ -406,16 +421,8 @@ fn geometry(m: MutationSet, b: &MatrixBudget) -> Detection {
                 mutations: muts,
             };
             let args = slab_model::kmalloc_sizes::kmalloc_boot_args(&p, era, class);
-            let got = catch_unwind(AssertUnwindSafe(|| {
-                calculate_geometry(&p, era, &args, &ctx)
-            }));
-            let bad = match got {
-                Err(e) => Some(format!("panic: {}", panic_message(&e))),
-                Ok(Err(_)) => None,
-                Ok(Ok(g)) => geometry_invariants(&p, &g)
-                    .err()
-                    .map(|e| format!("{name} {}: {e}", class.name)),
-            };
+            let bad =
+                geometry_case(&p, era, &args, &ctx).map(|e| format!("{name} {}: {e}", class.name));
             if let Some(d) = bad {
                 return Detection {
                     caught: true,
@@ -467,16 +474,8 @@ fn geometry(m: MutationSet, b: &MatrixBudget) -> Detection {
             self_class: None,
             mutations: muts,
         };
-        let got = catch_unwind(AssertUnwindSafe(|| {
-            calculate_geometry(&p, era, &args, &ctx)
-        }));
-        let bad = match got {
-            Err(e) => Some(format!("panic: {}", panic_message(&e))),
-            Ok(Err(_)) => None,
-            Ok(Ok(g)) => geometry_invariants(&p, &g)
-                .err()
-                .map(|e| format!("size {size} era {era}: {e}")),
-        };
+        let bad =
+            geometry_case(&p, era, &args, &ctx).map(|e| format!("size {size} era {era}: {e}"));
         if let Some(d) = bad {
             return Detection {
                 caught: true,
