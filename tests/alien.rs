@@ -144,3 +144,34 @@ fn a_full_shared_array_sends_the_alien_overflow_through_free_block() {
         m.audit().assert_ok();
     }
 }
+
+#[test]
+fn alien_arrays_hold_twelve_entries_or_one_when_the_limit_is_one() {
+    let m = two_nodes(Era::A);
+    let mk = |name: &str, size: usize| {
+        m.kmem_cache_create(CreateArgs {
+            name: name.into(),
+            size,
+            align: 0,
+            flags: SlabFlags::default(),
+            ctor: false,
+        })
+        .unwrap()
+    };
+    // enable_cpucache: 1300 bytes → limit 24 → alien arrays of 12; over 128 KiB → limit 1
+    // → alien arrays of 1 (alloc_alien_cache(node, limit)).
+    let small = mk("small", 1300);
+    let huge = mk("huge", 140_000);
+    assert_eq!(huge.tunables().limit, 1);
+    for node in 0..2 {
+        let other = 1 - node;
+        assert_eq!(m.alien_snapshot(&small, node, other).unwrap().limit, 12);
+        assert_eq!(m.alien_snapshot(&huge, node, other).unwrap().limit, 1);
+    }
+    // Tuning keeps the installed alien arrays (alloc_kmemlist only installs new ones where
+    // none exist).
+    m.tuner(0, "tune")
+        .do_tune_cpucache_checked(&small, 1, 1, 0)
+        .unwrap();
+    assert_eq!(m.alien_snapshot(&small, 0, 1).unwrap().limit, 12);
+}
