@@ -23,19 +23,26 @@ fn two_nodes(era: Era) -> Machine<StdPlatform> {
     Machine::new(cfg).expect("boot")
 }
 
+fn cache(
+    m: &Machine<StdPlatform>,
+    name: &str,
+    size: usize,
+) -> std::sync::Arc<slab_model::KmemCache<StdPlatform>> {
+    let args = CreateArgs {
+        name: name.into(),
+        size,
+        align: 0,
+        flags: SlabFlags::default(),
+        ctor: false,
+    };
+    m.kmem_cache_create(args).unwrap()
+}
+
 #[test]
 fn remote_frees_fill_the_alien_array_then_drain_into_the_remote_shared_array() {
     for era in [Era::A, Era::B] {
         let m = two_nodes(era);
-        let c = m
-            .kmem_cache_create(CreateArgs {
-                name: "al".into(),
-                size: 1300,
-                align: 0,
-                flags: SlabFlags::default(),
-                ctor: false,
-            })
-            .unwrap();
+        let c = cache(&m, "al", 1300);
         // size > 1024: limit 24, batchcount 12, shared 8 (two CPUs) → shared capacity 96,
         // alien capacity 12.
         let t = c.tunables();
@@ -94,15 +101,7 @@ fn remote_frees_fill_the_alien_array_then_drain_into_the_remote_shared_array() {
 fn a_full_shared_array_sends_the_alien_overflow_through_free_block() {
     for era in [Era::A, Era::B] {
         let m = two_nodes(era);
-        let c = m
-            .kmem_cache_create(CreateArgs {
-                name: "al".into(),
-                size: 1300,
-                align: 0,
-                flags: SlabFlags::default(),
-                ctor: false,
-            })
-            .unwrap();
+        let c = cache(&m, "al", 1300);
         // Shrink node 0's shared array to 2 entries (shared 1 × batchcount 2); the alien
         // arrays keep the capacity they were created with (12).
         m.tuner(0, "tune")
@@ -148,20 +147,10 @@ fn a_full_shared_array_sends_the_alien_overflow_through_free_block() {
 #[test]
 fn alien_arrays_hold_twelve_entries_or_one_when_the_limit_is_one() {
     let m = two_nodes(Era::A);
-    let mk = |name: &str, size: usize| {
-        m.kmem_cache_create(CreateArgs {
-            name: name.into(),
-            size,
-            align: 0,
-            flags: SlabFlags::default(),
-            ctor: false,
-        })
-        .unwrap()
-    };
     // enable_cpucache: 1300 bytes → limit 24 → alien arrays of 12; over 128 KiB → limit 1
     // → alien arrays of 1 (alloc_alien_cache(node, limit)).
-    let small = mk("small", 1300);
-    let huge = mk("huge", 140_000);
+    let small = cache(&m, "small", 1300);
+    let huge = cache(&m, "huge", 140_000);
     assert_eq!(huge.tunables().limit, 1);
     for node in 0..2 {
         let other = 1 - node;

@@ -425,6 +425,16 @@ impl<P: Platform> Machine<P> {
         &self.kmalloc
     }
 
+    /// Object size of the largest kmalloc class this machine created (0 if none).
+    pub fn largest_kmalloc_class(&self) -> usize {
+        self.kmalloc
+            .iter()
+            .flatten()
+            .map(|s| s.size)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// `jiffies`.
     pub fn jiffies(&self) -> u64 {
         self.jiffies.load() as u64

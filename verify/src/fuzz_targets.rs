@@ -498,13 +498,7 @@ pub fn kmalloc_with(data: &[u8], knob: MutationKnob) {
     cfg.mutations = mutations;
     let m = Machine::<StdPlatform>::new(cfg).expect("the kmalloc machine boots");
     let cpus = m.cpus().len();
-    let largest = m
-        .kmalloc_slots()
-        .iter()
-        .flatten()
-        .map(|s| s.size)
-        .max()
-        .unwrap_or(0);
+    let largest = m.largest_kmalloc_class();
     let mut live: BTreeMap<u64, usize> = BTreeMap::new();
     let mut ops = 0;
     while !u.is_empty() && ops < 64 {

@@ -116,6 +116,27 @@ pub struct Detection {
     pub detail: String,
 }
 
+impl Detection {
+    fn found(effort: usize, unit: &'static str, start: Instant, detail: String) -> Self {
+        Detection {
+            caught: true,
+            effort,
+            unit,
+            seconds: start.elapsed().as_secs_f64(),
+            detail,
+        }
+    }
+    fn missed(effort: usize, unit: &'static str, start: Instant) -> Self {
+        Detection {
+            caught: false,
+            effort,
+            unit,
+            seconds: start.elapsed().as_secs_f64(),
+            detail: String::new(),
+        }
+    }
+}
+
 /// One row.
 #[derive(Clone, Debug, Serialize)]
 pub struct MatrixRow {
@@ -174,23 +195,16 @@ fn shuttle(m: MutationSet, kind: SchedulerKind, b: &MatrixBudget) -> Detection {
             let r = campaign(s.id, &p, kind, 11, Budget::Iterations(b.shuttle_iterations));
             effort += r.iterations;
             if let Some(f) = r.failure {
-                return Detection {
-                    caught: true,
+                return Detection::found(
                     effort,
-                    unit: "executions",
-                    seconds: start.elapsed().as_secs_f64(),
-                    detail: format!("{} era {era}: {}", s.name, first_line(&f.message)),
-                };
+                    "executions",
+                    start,
+                    format!("{} era {era}: {}", s.name, first_line(&f.message)),
+                );
             }
         }
     }
-    Detection {
-        caught: false,
-        effort,
-        unit: "executions",
-        seconds: start.elapsed().as_secs_f64(),
-        detail: String::new(),
-    }
+    Detection::missed(effort, "executions", start)
 }
 
 #[cfg(feature = "loom")]
@@ -205,23 +219,16 @@ fn loom(m: MutationSet) -> Detection {
             let r = crate::loom_driver::explore(s.id, &p);
             effort += r.executions;
             if let Some(f) = r.failure {
-                return Detection {
-                    caught: true,
+                return Detection::found(
                     effort,
-                    unit: "executions",
-                    seconds: start.elapsed().as_secs_f64(),
-                    detail: format!("{} era {era}: {}", s.name, first_line(&f)),
-                };
+                    "executions",
+                    start,
+                    format!("{} era {era}: {}", s.name, first_line(&f)),
+                );
             }
         }
     }
-    Detection {
-        caught: false,
-        effort,
-        unit: "executions",
-        seconds: start.elapsed().as_secs_f64(),
-        detail: String::new(),
-    }
+    Detection::missed(effort, "executions", start)
 }
 
 /// Bytes for `arbitrary`, from a seeded PCG stream (no OS randomness).
@@ -291,22 +298,15 @@ fn reference(m: MutationSet, b: &MatrixBudget) -> Detection {
     let start = Instant::now();
     for seed in 0..b.reference_runs as u64 {
         if let Err(e) = reference_run(seed, b.reference_ops, m) {
-            return Detection {
-                caught: true,
-                effort: seed as usize + 1,
-                unit: "op sequences",
-                seconds: start.elapsed().as_secs_f64(),
-                detail: format!("run {seed}: {}", first_line(&e)),
-            };
+            return Detection::found(
+                seed as usize + 1,
+                "op sequences",
+                start,
+                format!("run {seed}: {}", first_line(&e)),
+            );
         }
     }
-    Detection {
-        caught: false,
-        effort: b.reference_runs,
-        unit: "op sequences",
-        seconds: start.elapsed().as_secs_f64(),
-        detail: String::new(),
-    }
+    Detection::missed(b.reference_runs, "op sequences", start)
 }
 
 const GOLDEN: &str = include_str!("../../tests/data/golden-slabinfo.tsv");
@@ -391,13 +391,7 @@ fn geometry(m: MutationSet, b: &MatrixBudget) -> Detection {
                 }
             };
             if let Some(d) = bad {
-                return Detection {
-                    caught: true,
-                    effort,
-                    unit: "rows/cases",
-                    seconds: start.elapsed().as_secs_f64(),
-                    detail: first_line(&d),
-                };
+                return Detection::found(effort, "rows/cases", start, first_line(&d));
             }
         }
     }
@@ -424,13 +418,7 @@ fn geometry(m: MutationSet, b: &MatrixBudget) -> Detection {
             let bad =
                 geometry_case(&p, era, &args, &ctx).map(|e| format!("{name} {}: {e}", class.name));
             if let Some(d) = bad {
-                return Detection {
-                    caught: true,
-                    effort,
-                    unit: "rows/cases",
-                    seconds: start.elapsed().as_secs_f64(),
-                    detail: first_line(&d),
-                };
+                return Detection::found(effort, "rows/cases", start, first_line(&d));
             }
         }
     }
@@ -477,22 +465,10 @@ fn geometry(m: MutationSet, b: &MatrixBudget) -> Detection {
         let bad =
             geometry_case(&p, era, &args, &ctx).map(|e| format!("size {size} era {era}: {e}"));
         if let Some(d) = bad {
-            return Detection {
-                caught: true,
-                effort,
-                unit: "rows/cases",
-                seconds: start.elapsed().as_secs_f64(),
-                detail: first_line(&d),
-            };
+            return Detection::found(effort, "rows/cases", start, first_line(&d));
         }
     }
-    Detection {
-        caught: false,
-        effort,
-        unit: "rows/cases",
-        seconds: start.elapsed().as_secs_f64(),
-        detail: String::new(),
-    }
+    Detection::missed(effort, "rows/cases", start)
 }
 
 /// Boots one profile with every kmalloc cache and allocates once from each class.
@@ -565,22 +541,10 @@ fn boot(m: MutationSet) -> Detection {
     let start = Instant::now();
     for (i, (name, p, era)) in boot_profiles().into_iter().enumerate() {
         if let Err(e) = boot_smoke(p, era, m) {
-            return Detection {
-                caught: true,
-                effort: i + 1,
-                unit: "boots",
-                seconds: start.elapsed().as_secs_f64(),
-                detail: format!("{name}: {}", first_line(&e)),
-            };
+            return Detection::found(i + 1, "boots", start, format!("{name}: {}", first_line(&e)));
         }
     }
-    Detection {
-        caught: false,
-        effort: boot_profiles().len(),
-        unit: "boots",
-        seconds: start.elapsed().as_secs_f64(),
-        detail: String::new(),
-    }
+    Detection::missed(boot_profiles().len(), "boots", start)
 }
 
 /// Runs one cell. `None` runs the checker on the faithful model (the control: it must

@@ -718,14 +718,7 @@ impl Harness {
 
     fn kmalloc_size(&self, raw: u16) -> usize {
         if raw >= HUGE_KMALLOC {
-            let max = self
-                .m
-                .kmalloc_slots()
-                .iter()
-                .flatten()
-                .map(|s| s.size)
-                .max()
-                .unwrap_or(0);
+            let max = self.m.largest_kmalloc_class();
             max + 1 + (raw - HUGE_KMALLOC) as usize
         } else {
             raw as usize % (MAX_SMALL_KMALLOC + 1)
