@@ -100,6 +100,43 @@ impl fmt::Display for AuditReport {
     }
 }
 
+/// The shadow ownership map, copied once per audit (the map's lock is not held while the
+/// audit takes model locks).
+struct ShadowIndex {
+    /// (address, owner), ascending by address.
+    by_addr: Vec<(u64, Owner)>,
+    /// (cache id, address, owner), ascending by (cache, address).
+    by_cache: Vec<(u32, u64, Owner)>,
+    /// `by_cache` without the id, for [`ShadowIndex::of_cache`].
+    objs: Vec<(u64, Owner)>,
+}
+
+impl ShadowIndex {
+    fn new(objects: &BTreeMap<u64, (u32, Owner)>) -> Self {
+        let by_addr: Vec<(u64, Owner)> = objects.iter().map(|(&a, &(_, o))| (a, o)).collect();
+        let mut by_cache: Vec<(u32, u64, Owner)> =
+            objects.iter().map(|(&a, &(c, o))| (c, a, o)).collect();
+        by_cache.sort_unstable_by_key(|&(c, a, _)| (c, a));
+        let objs = by_cache.iter().map(|&(_, a, o)| (a, o)).collect();
+        ShadowIndex {
+            by_addr,
+            by_cache,
+            objs,
+        }
+    }
+
+    fn owner(&self, addr: u64) -> Option<Owner> {
+        let i = self.by_addr.binary_search_by_key(&addr, |e| e.0).ok()?;
+        Some(self.by_addr[i].1)
+    }
+
+    fn of_cache(&self, id: u32) -> &[(u64, Owner)] {
+        let lo = self.by_cache.partition_point(|e| e.0 < id);
+        let hi = self.by_cache.partition_point(|e| e.0 <= id);
+        &self.objs[lo..hi]
+    }
+}
+
 struct Out<'a> {
     v: &'a mut Vec<Violation>,
 }
@@ -143,7 +180,10 @@ impl<P: Platform> Machine<P> {
         let mut report = AuditReport::default();
         let mut v = Vec::new();
         let mut out = Out { v: &mut v };
-        let shadow: BTreeMap<u64, (u32, Owner)> = self.shadow().objects.clone();
+        // One copy of the shadow map, in two orders: by address (off-slab descriptor
+        // lookups) and by (cache, address) (each cache's conservation check reads its own
+        // range instead of scanning every object of the machine).
+        let shadow = ShadowIndex::new(&self.shadow().objects);
         let mut slab_blocks: BTreeMap<u64, u32> = BTreeMap::new(); // head pfn -> order
         for cachep in self.all_caches() {
             self.audit_cache(
@@ -166,7 +206,7 @@ impl<P: Platform> Machine<P> {
         &self,
         cachep: &KmemCache<P>,
         tokens: &[crate::cpu::IrqOff<'_, P>],
-        shadow: &BTreeMap<u64, (u32, Owner)>,
+        shadow: &ShadowIndex,
         slab_blocks: &mut BTreeMap<u64, u32>,
         out: &mut Out<'_>,
         report: &mut AuditReport,
@@ -187,19 +227,12 @@ impl<P: Platform> Machine<P> {
             );
         }
         // Where every object is: handed out (slab view) vs the places that may hold it.
-        let mut allocated_from_slab: BTreeSet<u64> = BTreeSet::new();
-        let mut placed: BTreeMap<u64, &'static str> = BTreeMap::new();
-        let mut place = |out: &mut Out<'_>, obj: u64, what: &'static str, node: Option<usize>| {
-            if let Some(prev) = placed.insert(obj, what) {
-                out.push(
-                    "conservation",
-                    name,
-                    node,
-                    None,
-                    Some(obj),
-                    format!("object is both in {prev} and in {what}"),
-                );
-            }
+        // Collected unsorted and compared sorted at the end (cheaper than ordered sets;
+        // the audit runs after every operation in sequential tests).
+        let mut allocated_from_slab: Vec<u64> = Vec::new();
+        let mut placed: Vec<(u64, &'static str, Option<usize>)> = Vec::new();
+        let mut place = |_: &mut Out<'_>, obj: u64, what: &'static str, node: Option<usize>| {
+            placed.push((obj, what, node));
         };
         for (cpu, tok) in tokens.iter().enumerate() {
             let ac = cachep.cpu_cache_get(tok);
@@ -377,8 +410,7 @@ impl<P: Platform> Machine<P> {
                         );
                     }
                     if s.mgmt_off_slab {
-                        let ok =
-                            matches!(shadow.get(&s.mgmt_addr), Some((_, Owner::SlabDescriptor)));
+                        let ok = matches!(shadow.owner(s.mgmt_addr), Some(Owner::SlabDescriptor));
                         let ok = ok
                             && (geo.descriptor == DescriptorSource::SelfCache
                                 || cachep.desc_cache.is_some());
@@ -429,12 +461,12 @@ impl<P: Platform> Machine<P> {
                             }
                         }
                     }
-                    let free: BTreeSet<usize> = free.into_iter().collect();
-                    for i in 0..num {
-                        if !free.contains(&i) {
-                            allocated_from_slab
-                                .insert(s.index_to_obj(size, i) + geo.obj_offset as u64);
-                        }
+                    let mut is_free = vec![false; num];
+                    for i in free {
+                        is_free[i] = true;
+                    }
+                    for (i, _) in is_free.iter().enumerate().filter(|(_, &f)| !f) {
+                        allocated_from_slab.push(s.index_to_obj(size, i) + geo.obj_offset as u64);
                     }
                 }
                 if free_sum != l.free_objects {
@@ -548,24 +580,37 @@ impl<P: Platform> Machine<P> {
                 }
             }
         }
-        for (&o, &(cid, owner)) in shadow.iter() {
-            if cid == cachep.id {
-                place(
-                    out,
-                    o,
-                    if owner == Owner::Caller {
-                        "a caller's hands"
-                    } else {
-                        "an off-slab descriptor"
-                    },
+        for &(o, owner) in shadow.of_cache(cachep.id) {
+            place(
+                out,
+                o,
+                if owner == Owner::Caller {
+                    "a caller's hands"
+                } else {
+                    "an off-slab descriptor"
+                },
+                None,
+            );
+        }
+        // Conservation: the objects the slabs consider allocated are exactly the ones
+        // that are somewhere, each in one place only.
+        placed.sort_by_key(|&(o, _, _)| o);
+        for w in placed.windows(2) {
+            if w[0].0 == w[1].0 {
+                out.push(
+                    "conservation",
+                    name,
+                    w[1].2,
                     None,
+                    Some(w[1].0),
+                    format!("object is both in {} and in {}", w[0].1, w[1].1),
                 );
             }
         }
-        // Conservation: the objects the slabs consider allocated are exactly the ones
-        // that are somewhere.
-        for (&o, &what) in &placed {
-            if !allocated_from_slab.contains(&o) {
+        placed.dedup_by_key(|p| p.0);
+        allocated_from_slab.sort_unstable();
+        for &(o, what, _) in &placed {
+            if allocated_from_slab.binary_search(&o).is_err() {
                 out.push(
                     "conservation",
                     name,
@@ -577,7 +622,7 @@ impl<P: Platform> Machine<P> {
             }
         }
         for &o in &allocated_from_slab {
-            if !placed.contains_key(&o) {
+            if placed.binary_search_by_key(&o, |p| p.0).is_err() {
                 out.push(
                     "conservation",
                     name,

@@ -4,7 +4,6 @@ use crate::cache::KmemCache;
 use crate::cpu::Context;
 use crate::error::SlabError;
 use crate::gfp::Gfp;
-use crate::kmalloc_sizes;
 use crate::machine::Machine;
 use crate::memory::PG_SLAB;
 use crate::sync::Platform;
@@ -29,8 +28,7 @@ impl<'m, P: Platform> Context<'m, P> {
             return Ok(Some(ZERO_SIZE_PTR));
         }
         let m = self.m;
-        let Some(idx) = kmalloc_sizes::kmalloc_index(m.profile(), m.era(), size, m.mutations())
-        else {
+        let Some(idx) = m.kmalloc_index(size) else {
             return Ok(None);
         };
         let Some(slot) = m.kmalloc_slots().get(idx).and_then(|s| s.as_ref()) else {

@@ -63,7 +63,8 @@ pub fn kmalloc_shift_low(profile: &ArchProfile) -> u32 {
     }
 }
 
-fn class(era: Era, size: usize) -> KmallocClass {
+/// The class of `size` with its cache names in `era`.
+pub fn class(era: Era, size: usize) -> KmallocClass {
     match era {
         Era::A => KmallocClass {
             size,
@@ -88,6 +89,14 @@ fn class(era: Era, size: usize) -> KmallocClass {
 /// Era B: `2^KMALLOC_SHIFT_LOW … 2^KMALLOC_SHIFT_HIGH`, 96 if `KMALLOC_MIN_SIZE <= 32`,
 /// 192 if `<= 64`.
 pub fn kmalloc_classes(profile: &ArchProfile, era: Era) -> Vec<KmallocClass> {
+    kmalloc_class_sizes(profile, era)
+        .into_iter()
+        .map(|s| class(era, s))
+        .collect()
+}
+
+/// The sizes of [`kmalloc_classes`] (same order), without building their names.
+pub fn kmalloc_class_sizes(profile: &ArchProfile, era: Era) -> Vec<usize> {
     let max = kmalloc_max_size(profile, era);
     let mut sizes = Vec::new();
     match era {
@@ -123,7 +132,7 @@ pub fn kmalloc_classes(profile: &ArchProfile, era: Era) -> Vec<KmallocClass> {
         }
     }
     sizes.retain(|&s| s <= max);
-    sizes.into_iter().map(|s| class(era, s)).collect()
+    sizes
 }
 
 /// Sizes of the structures the bootstrap caches must serve before `slab_early_init` is
@@ -263,29 +272,56 @@ pub fn kmalloc_index(
     size: usize,
     mutations: MutationSet,
 ) -> Option<usize> {
-    if size == 0 || size > kmalloc_max_size(profile, era) {
-        return None;
-    }
-    let classes = kmalloc_classes(profile, era);
-    let target = match era {
-        Era::A => size,
-        Era::B => {
-            if size <= 192 {
-                match size_index_table(profile)[(size - 1) / 8] {
-                    1 => 96,
-                    2 => 192,
-                    n => 1usize << n,
-                }
-            } else {
-                1usize << (usize::BITS - (size - 1).leading_zeros())
-            }
+    KmallocIndex::new(profile, era).lookup(size, mutations)
+}
+
+/// [`kmalloc_index`] with its tables computed once: the machine builds one at boot, as the
+/// kernel's tables are fixed after `kmem_cache_init`, so a `kmalloc` does no allocation
+/// to find its class.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KmallocIndex {
+    era: Era,
+    max: usize,
+    sizes: Vec<usize>,
+    size_index: [u32; 24],
+}
+
+impl KmallocIndex {
+    /// The tables of `profile` in `era`.
+    pub fn new(profile: &ArchProfile, era: Era) -> Self {
+        KmallocIndex {
+            era,
+            max: kmalloc_max_size(profile, era),
+            sizes: kmalloc_class_sizes(profile, era),
+            size_index: size_index_table(profile),
         }
-    };
-    let idx = classes.iter().position(|c| c.size >= target.max(size))?;
-    if mutations.has(Mutation::KmallocClassTooSmall) && idx > 0 {
-        Some(idx - 1)
-    } else {
-        Some(idx)
+    }
+
+    /// [`kmalloc_index`] of `size`.
+    pub fn lookup(&self, size: usize, mutations: MutationSet) -> Option<usize> {
+        if size == 0 || size > self.max {
+            return None;
+        }
+        let target = match self.era {
+            Era::A => size,
+            Era::B => {
+                if size <= 192 {
+                    match self.size_index[(size - 1) / 8] {
+                        1 => 96,
+                        2 => 192,
+                        n => 1usize << n,
+                    }
+                } else {
+                    1usize << (usize::BITS - (size - 1).leading_zeros())
+                }
+            }
+        };
+        let idx = self.sizes.iter().position(|&c| c >= target.max(size))?;
+        if mutations.has(Mutation::KmallocClassTooSmall) && idx > 0 {
+            Some(idx - 1)
+        } else {
+            Some(idx)
+        }
     }
 }
 

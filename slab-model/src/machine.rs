@@ -158,6 +158,8 @@ pub struct Machine<P: Platform> {
     /// Indexed by `kmalloc_sizes::kmalloc_classes` index; `None` for classes this machine
     /// did not create ([`KmallocSetup`]).
     kmalloc: Vec<Option<KmallocSlot<P>>>,
+    /// `kmalloc_index`'s tables, fixed at boot like the kernel's `size_index[]`.
+    kmalloc_index: kmalloc_sizes::KmallocIndex,
     jiffies: P::Counter,
     /// Which kernel functions ran (a bit per [`KFn`]). Instrumentation, not kernel state:
     /// a host atomic, so it adds no scheduling point.
@@ -190,6 +192,7 @@ impl<P: Platform> Machine<P> {
             registry: RwLock::new(Vec::new()),
             chain: P::Mutex::new(Chain { ids: Vec::new() }),
             kmalloc: Vec::new(),
+            kmalloc_index: kmalloc_sizes::KmallocIndex::new(profile, config.era),
             jiffies: P::Counter::new(0),
             coverage: std::sync::atomic::AtomicU64::new(0),
             // init_reap_node: each CPU's rotor starts at the node after its own.
@@ -216,7 +219,9 @@ impl<P: Platform> Machine<P> {
             KmallocSetup::UpTo(n) => n,
             KmallocSetup::None => 0,
         };
-        let classes = kmalloc_sizes::kmalloc_classes(&profile, era);
+        // Sizes only: a class's names are built when its cache is created (most machines
+        // create a few classes of the table).
+        let classes = kmalloc_sizes::kmalloc_class_sizes(&profile, era);
         let early = kmalloc_sizes::early_classes(&profile, era);
         self.kmalloc = (0..classes.len()).map(|_| None).collect();
         let general = |slots: &[Option<KmallocSlot<P>>]| {
@@ -235,8 +240,8 @@ impl<P: Platform> Machine<P> {
         // ascending loop creating each remaining normal cache and every DMA twin. Era B:
         // INDEX_NODE first, then the normal caches ascending, then the DMA caches.
         for phase in 0..3 {
-            for (i, class) in classes.iter().enumerate() {
-                if class.size > limit {
+            for (i, &size) in classes.iter().enumerate() {
+                if size > limit {
                     continue;
                 }
                 let normal = match phase {
@@ -248,15 +253,16 @@ impl<P: Platform> Machine<P> {
                     let ctx = CreateContext {
                         slab_early_init: early.contains(&i),
                         general_caches: general(&self.kmalloc),
-                        self_class: Some(class.size),
+                        self_class: Some(size),
                         mutations: muts,
                     };
+                    let class = kmalloc_sizes::class(era, size);
                     let cache = self.create_cache(
-                        kmalloc_sizes::kmalloc_boot_args(&profile, era, class),
+                        kmalloc_sizes::kmalloc_boot_args(&profile, era, &class),
                         &ctx,
                     )?;
                     self.kmalloc[i] = Some(KmallocSlot {
-                        size: class.size,
+                        size,
                         cache,
                         dma: None,
                     });
@@ -271,8 +277,9 @@ impl<P: Platform> Machine<P> {
                         self_class: None,
                         mutations: muts,
                     };
-                    let mut args = kmalloc_sizes::kmalloc_boot_args(&profile, era, class);
-                    args.name = class.dma_name.clone();
+                    let class = kmalloc_sizes::class(era, size);
+                    let mut args = kmalloc_sizes::kmalloc_boot_args(&profile, era, &class);
+                    args.name = class.dma_name;
                     args.flags = args.flags | crate::slab_flags::SlabFlags::CACHE_DMA;
                     let dma = self.create_cache(args, &ctx)?;
                     self.kmalloc[i].as_mut().expect("normal cache exists").dma = Some(dma);
@@ -423,6 +430,12 @@ impl<P: Platform> Machine<P> {
     /// The kmalloc size classes that exist.
     pub fn kmalloc_slots(&self) -> &[Option<KmallocSlot<P>>] {
         &self.kmalloc
+    }
+
+    /// The size class of a `kmalloc(size)` (`kmalloc_sizes::kmalloc_index` from the
+    /// tables built at boot, with this machine's mutations).
+    pub fn kmalloc_index(&self, size: usize) -> Option<usize> {
+        self.kmalloc_index.lookup(size, self.mutations())
     }
 
     /// Object size of the largest kmalloc class this machine created (0 if none).

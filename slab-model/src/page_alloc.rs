@@ -462,8 +462,8 @@ impl BuddyAllocator {
     /// buddy pair is left unmerged; free and allocated blocks do not overlap and together
     /// cover every present frame; `NR_FREE_PAGES` and the slab counters balance.
     pub fn check(&self) -> Result<(), String> {
-        // (start, end, what) of every block, free or allocated.
-        let mut blocks: Vec<(Pfn, Pfn, String)> = Vec::new();
+        // (start, end, allocated?, order) of every block; described only on failure.
+        let mut blocks: Vec<(Pfn, Pfn, bool, usize)> = Vec::new();
         for (nid, node) in self.nodes.iter().enumerate() {
             let mut free_pages = 0u64;
             for (order, list) in node.free.iter().enumerate() {
@@ -487,7 +487,7 @@ impl BuddyAllocator {
                         ));
                     }
                     free_pages += size;
-                    blocks.push((pfn, pfn + size, format!("free order-{order} block")));
+                    blocks.push((pfn, pfn + size, false, order));
                 }
             }
             if free_pages != node.free_pages {
@@ -524,11 +524,7 @@ impl BuddyAllocator {
                 Some(SlabPageKind::Unreclaimable) => unreclaimable += size,
                 None => {}
             }
-            blocks.push((
-                pfn,
-                pfn + size,
-                format!("allocated order-{} block", b.order),
-            ));
+            blocks.push((pfn, pfn + size, true, b.order as usize));
         }
         if reclaimable != self.nr_slab_reclaimable || unreclaimable != self.nr_slab_unreclaimable {
             return Err(format!(
@@ -536,12 +532,19 @@ impl BuddyAllocator {
                 self.nr_slab_reclaimable, self.nr_slab_unreclaimable
             ));
         }
-        blocks.sort();
+        blocks.sort_unstable();
+        let what = |&(_, _, allocated, order): &(Pfn, Pfn, bool, usize)| {
+            let state = if allocated { "allocated" } else { "free" };
+            format!("{state} order-{order} block")
+        };
         for w in blocks.windows(2) {
             if w[0].1 > w[1].0 {
                 return Err(format!(
                     "buddy: {} at {:#x} overlaps {} at {:#x}",
-                    w[0].2, w[0].0, w[1].2, w[1].0
+                    what(&w[0]),
+                    w[0].0,
+                    what(&w[1]),
+                    w[1].0
                 ));
             }
         }

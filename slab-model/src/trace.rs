@@ -329,6 +329,10 @@ impl Trace {
 
     /// Registers an execution context's name; returns its index.
     pub fn register_context(&self, name: &str) -> u16 {
+        if self.capacity == 0 {
+            // No events will name it: skip the lock and the name search (hot in fuzzing).
+            return 0;
+        }
         let mut t = self.inner();
         if let Some(i) = t.contexts.iter().position(|c| c == name) {
             return i as u16;
@@ -339,6 +343,9 @@ impl Trace {
 
     /// Registers a cache name under its id.
     pub fn register_cache(&self, id: u32, name: &str) {
+        if self.capacity == 0 {
+            return;
+        }
         let mut t = self.inner();
         let id = id as usize;
         if t.caches.len() <= id {

@@ -46,6 +46,29 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+/// Context names per CPU, without formatting one per operation (names only label traces).
+fn cpu_name(names: &'static [&'static str; 8], generic: &'static str, cpu: usize) -> &'static str {
+    names.get(cpu).copied().unwrap_or(generic)
+}
+fn task_name(cpu: usize) -> &'static str {
+    const N: [&str; 8] = [
+        "task0", "task1", "task2", "task3", "task4", "task5", "task6", "task7",
+    ];
+    cpu_name(&N, "task", cpu)
+}
+fn irq_name(cpu: usize) -> &'static str {
+    const N: [&str; 8] = [
+        "irq0", "irq1", "irq2", "irq3", "irq4", "irq5", "irq6", "irq7",
+    ];
+    cpu_name(&N, "irq", cpu)
+}
+fn reap_name(cpu: usize) -> &'static str {
+    const N: [&str; 8] = [
+        "reap0", "reap1", "reap2", "reap3", "reap4", "reap5", "reap6", "reap7",
+    ];
+    cpu_name(&N, "reap", cpu)
+}
+
 /// The cache type the reference drives.
 pub type Cache = Arc<KmemCache<StdPlatform>>;
 
@@ -663,11 +686,11 @@ impl Harness {
         }
         let got = if irq {
             self.m
-                .interrupt(cpu, &format!("irq{cpu}"))
+                .interrupt(cpu, irq_name(cpu))
                 .kmem_cache_alloc(&c, Gfp::ATOMIC)
         } else {
             self.m
-                .task(cpu, &format!("task{cpu}"))
+                .task(cpu, task_name(cpu))
                 .kmem_cache_alloc(&c, Gfp::KERNEL)
         };
         let got = got.map_err(|e| format!("kmem_cache_alloc({}): unexpected {e:?}", c.name))?;
@@ -683,12 +706,10 @@ impl Harness {
         let obj = self.r.user_live[ci][k];
         let res = if irq {
             self.m
-                .interrupt(cpu, &format!("irq{cpu}"))
+                .interrupt(cpu, irq_name(cpu))
                 .kmem_cache_free(&c, obj)
         } else {
-            self.m
-                .task(cpu, &format!("task{cpu}"))
-                .kmem_cache_free(&c, obj)
+            self.m.task(cpu, task_name(cpu)).kmem_cache_free(&c, obj)
         };
         res.map_err(|e| {
             format!(
@@ -740,11 +761,9 @@ impl Harness {
             flags = flags | Gfp::DMA;
         }
         let got = if irq {
-            self.m
-                .interrupt(cpu, &format!("irq{cpu}"))
-                .kmalloc(size, flags)
+            self.m.interrupt(cpu, irq_name(cpu)).kmalloc(size, flags)
         } else {
-            self.m.task(cpu, &format!("task{cpu}")).kmalloc(size, flags)
+            self.m.task(cpu, task_name(cpu)).kmalloc(size, flags)
         };
         let got = got.map_err(|e| format!("kmalloc({size}, {flags}): unexpected {e:?}"))?;
         if size == 0 {
@@ -771,9 +790,9 @@ impl Harness {
         let cpu = self.cpu(cpu);
         let obj = self.r.kmalloc_live[which as usize % self.r.kmalloc_live.len()];
         let res = if irq {
-            self.m.interrupt(cpu, &format!("irq{cpu}")).kfree(obj)
+            self.m.interrupt(cpu, irq_name(cpu)).kfree(obj)
         } else {
-            self.m.task(cpu, &format!("task{cpu}")).kfree(obj)
+            self.m.task(cpu, task_name(cpu)).kfree(obj)
         };
         res.map_err(|e| format!("kfree({obj:#x}) of a live object: {e:?}"))?;
         self.freed(cpu, obj);
@@ -825,7 +844,7 @@ impl Harness {
     fn do_reap(&mut self, cpu: u8, ticks: u16) -> Check {
         let cpu = self.cpu(cpu);
         self.m.advance_jiffies(ticks as u64 % 1024);
-        let out = self.m.reaper(cpu, &format!("reap{cpu}")).cache_reap();
+        let out = self.m.reaper(cpu, reap_name(cpu)).cache_reap();
         self.forget_cpu(cpu);
         // Slabs of off-slab caches destroyed by the reaper free their descriptors.
         let ids: Vec<u32> = self.r.facts.keys().copied().collect();
