@@ -38,10 +38,13 @@ fn inputs(target: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A target body with an explicit mutation knob.
+type Body = fn(&[u8], MutationKnob);
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("fuzz_target");
     g.sample_size(10);
-    let targets: [(&str, fn(&[u8], MutationKnob)); 4] = [
+    let targets: [(&str, Body); 4] = [
         ("ops", fuzz_targets::ops_with),
         ("geometry", fuzz_targets::geometry_with),
         ("kmalloc", fuzz_targets::kmalloc_with),
