@@ -779,11 +779,12 @@ mod schedule_target {
     use crate::scenario::panic_message;
     use crate::scenario::{run, Params, ScenarioId, SCENARIOS};
     use arbitrary::Unstructured;
+    use corosensei::{Coroutine, CoroutineResult, Yielder};
     use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
     use shuttle::{Config, FailurePersistence, Runner};
     use slab_model::sync::ShuttlePlatform;
+    use std::cell::RefCell;
     use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
     use std::sync::{Arc, Mutex};
 
     /// A shuttle scheduler whose decisions are the fuzzer's bytes: one byte per scheduling
@@ -869,20 +870,20 @@ mod schedule_target {
             params: p,
             bytes: u.take_rest().to_vec(),
         };
-        // One job at a time: the worker is shared by every caller in the process.
-        let mut worker = WORKER.lock().unwrap_or_else(|e| e.into_inner());
-        let w = worker.get_or_insert_with(Worker::spawn);
-        let reply = w.jobs.send(job).ok().and_then(|()| w.replies.recv().ok());
+        let reply = RUNNER.with(|r| {
+            let mut slot = r.borrow_mut();
+            let runner = slot.get_or_insert_with(CoRunner::start);
+            let reply = runner.submit(job);
+            if !matches!(reply, Reply::Passed) {
+                // The runner has returned (a failed execution ends `Runner::run`).
+                *slot = None;
+            }
+            reply
+        });
         match reply {
-            Some(Reply::Passed) => {}
-            Some(Reply::Failed(msg)) => {
-                *worker = None;
-                panic!("{msg}");
-            }
-            None => {
-                *worker = None;
-                panic!("the shuttle worker thread died");
-            }
+            Reply::Passed => {}
+            Reply::Failed(msg) => panic!("{msg}"),
+            Reply::Stopped => panic!("the shuttle fuzz runner stopped unexpectedly"),
         }
     }
 
@@ -893,82 +894,121 @@ mod schedule_target {
         bytes: Vec<u8>,
     }
 
-    enum Reply {
-        Passed,
-        Failed(String),
+    /// What the runner coroutine gets when resumed.
+    enum In {
+        Run(Job),
+        /// End `Runner::run` (the thread is going away).
+        Stop,
     }
 
-    /// A long-lived thread running one shuttle `Runner` over every input of the process.
+    /// What the runner coroutine hands back.
+    enum Reply {
+        /// The execution passed; the runner waits for the next job.
+        Passed,
+        /// The execution failed (the panic message); the runner has returned.
+        Failed(String),
+        /// The runner returned after [`In::Stop`].
+        Stopped,
+    }
+
+    type RunnerCoroutine = Coroutine<In, Reply, Reply>;
+
+    /// One shuttle `Runner` for every input of the thread, living in a coroutine on the
+    /// caller's own thread.
     ///
     /// A `Runner` per input would be simplest, but each `Runner::run` builds a fresh pool
     /// of coroutine stacks (an mmap/munmap pair and fresh page faults per task): measured
-    /// here, that was 55–75% of a small scenario's time. One `Runner` whose scheduler
-    /// takes the next input from a channel in `new_execution` reuses the pool; each input
-    /// is still exactly one fresh `Execution`, so the schedule an input encodes is the same.
-    struct Worker {
-        jobs: SyncSender<Job>,
-        replies: Receiver<Reply>,
+    /// here, 55–75% of a small scenario's time. So one `Runner::run` serves every input:
+    /// its scheduler's `new_execution` suspends the coroutine, the target function returns
+    /// to libFuzzer, and the next input resumes it with the next job. Each input is still
+    /// exactly one fresh `Execution` driven by its own bytes. (An earlier version ran the
+    /// `Runner` on a worker thread; the two OS context switches per input were ~25% of the
+    /// target's time. A coroutine switch is a few nanoseconds.)
+    struct CoRunner {
+        co: RunnerCoroutine,
     }
 
-    static WORKER: Mutex<Option<Worker>> = Mutex::new(None);
+    thread_local! {
+        static RUNNER: RefCell<Option<CoRunner>> = const { RefCell::new(None) };
+    }
 
-    impl Worker {
-        fn spawn() -> Worker {
-            let (job_tx, job_rx) = sync_channel::<Job>(0);
-            let (reply_tx, reply_rx) = sync_channel::<Reply>(0);
-            std::thread::Builder::new()
-                .name("shuttle-fuzz".into())
-                .spawn(move || {
-                    let current = Arc::new(Mutex::new(None));
-                    let sched = ChannelScheduler {
-                        jobs: job_rx,
-                        replies: reply_tx.clone(),
-                        current: current.clone(),
-                        bytes: ByteScheduler::new(&[]),
-                        running: false,
-                    };
-                    let mut config = Config::new();
-                    config.failure_persistence = FailurePersistence::None;
-                    config.silence_warnings = true;
-                    let r = catch_unwind(AssertUnwindSafe(|| {
-                        Runner::new(sched, config).run(move || {
-                            let (id, p): (ScenarioId, Params) = current
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .clone()
-                                .expect("a job is set before its execution");
-                            run::<ShuttlePlatform>(id, &p);
-                        })
-                    }));
-                    if let Err(e) = r {
-                        let _ = reply_tx.send(Reply::Failed(panic_message(&e)));
-                    }
-                })
-                .expect("spawn the shuttle fuzz worker");
-            Worker {
-                jobs: job_tx,
-                replies: reply_rx,
+    impl CoRunner {
+        fn start() -> CoRunner {
+            let co = Coroutine::new(|yielder: &Yielder<In, Reply>, first: In| {
+                let In::Run(first) = first else {
+                    return Reply::Stopped;
+                };
+                let current = Arc::new(Mutex::new(None));
+                let sched = CoScheduler {
+                    yielder: yielder as *const Yielder<In, Reply>,
+                    first: Some(first),
+                    current: current.clone(),
+                    bytes: ByteScheduler::new(&[]),
+                };
+                let mut config = Config::new();
+                config.failure_persistence = FailurePersistence::None;
+                config.silence_warnings = true;
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    Runner::new(sched, config).run(move || {
+                        let (id, p): (ScenarioId, Params) = current
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .clone()
+                            .expect("a job is set before its execution");
+                        run::<ShuttlePlatform>(id, &p);
+                    })
+                }));
+                match r {
+                    Ok(_) => Reply::Stopped,
+                    Err(e) => Reply::Failed(panic_message(&e)),
+                }
+            });
+            CoRunner { co }
+        }
+
+        /// Runs `job` as the next execution and returns its outcome.
+        fn submit(&mut self, job: Job) -> Reply {
+            match self.co.resume(In::Run(job)) {
+                CoroutineResult::Yield(r) | CoroutineResult::Return(r) => r,
             }
         }
     }
 
-    /// The worker's scheduler: each `new_execution` reports the previous execution as
-    /// passed (a failed one never returns to the runner) and waits for the next job.
-    struct ChannelScheduler {
-        jobs: Receiver<Job>,
-        replies: SyncSender<Reply>,
-        current: Arc<Mutex<Option<(ScenarioId, Params)>>>,
-        bytes: ByteScheduler,
-        running: bool,
+    impl Drop for CoRunner {
+        fn drop(&mut self) {
+            // Let `Runner::run` return normally instead of force-unwinding its stack.
+            if self.co.started() && !self.co.done() {
+                let _ = self.co.resume(In::Stop);
+            }
+        }
     }
 
-    impl Scheduler for ChannelScheduler {
+    /// The runner's scheduler: `new_execution` reports the previous execution as passed
+    /// (a failed one never returns to the runner) by suspending the coroutine, and takes
+    /// the next job from the resume.
+    struct CoScheduler {
+        /// The coroutine's yielder. Valid for the scheduler's whole life: the scheduler is
+        /// created inside the coroutine's body and dropped before that body returns.
+        yielder: *const Yielder<In, Reply>,
+        first: Option<Job>,
+        current: Arc<Mutex<Option<(ScenarioId, Params)>>>,
+        bytes: ByteScheduler,
+    }
+
+    impl Scheduler for CoScheduler {
         fn new_execution(&mut self) -> Option<Schedule> {
-            if self.running && self.replies.send(Reply::Passed).is_err() {
-                return None;
-            }
-            let job = self.jobs.recv().ok()?;
-            self.running = true;
+            let job = match self.first.take() {
+                Some(job) => job,
+                None => {
+                    // SAFETY: see the field's comment; `new_execution` runs on the
+                    // coroutine's stack, where suspending is allowed.
+                    let yielder = unsafe { &*self.yielder };
+                    match yielder.suspend(Reply::Passed) {
+                        In::Run(job) => job,
+                        In::Stop => return None,
+                    }
+                }
+            };
             *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((job.id, job.params));
             self.bytes = ByteScheduler::new(&job.bytes);
             self.bytes.new_execution()
