@@ -7,7 +7,7 @@
 
 use rand_core::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
-use slab_verify::fuzz_targets::{self, MutationKnob};
+use slab_verify::fuzz_targets::{self, AuditKnob, MutationKnob};
 use std::path::{Path, PathBuf};
 
 fn fuzz_dir() -> PathBuf {
@@ -98,6 +98,48 @@ fn ops_target() {
     });
 }
 
+/// The `SLAB_FUZZ_AUDIT=step` mode on generated inputs (the default mode is `ops_target`).
+#[test]
+fn ops_target_audit_each_step() {
+    exercise("ops", 300, 512, |d| {
+        fuzz_targets::ops_with_audit(d, MutationKnob::Off, AuditKnob::EachStep)
+    });
+}
+
+/// `ctor-skipped` is visible only to the audit (the reference does not watch
+/// constructors): by default it is reported at the audit after the sequence, with
+/// `SLAB_FUZZ_AUDIT=step` at the operation that grew the cache.
+#[test]
+fn ops_audit_knob_moves_the_report_to_the_operation() {
+    let knob = MutationKnob::Fixed(slab_model::Mutation::CtorSkipped);
+    let msg = |d: &[u8], audit| {
+        let r = std::panic::catch_unwind(|| fuzz_targets::ops_with_audit(d, knob, audit));
+        r.err().map(|e| slab_verify::scenario::panic_message(&e))
+    };
+    let mut rng = Pcg64Mcg::seed_from_u64(5);
+    let mut buf = [0u8; 256];
+    let found = (0..5_000).find_map(|_| {
+        rng.fill_bytes(&mut buf);
+        msg(&buf, AuditKnob::AtEnd).map(|m| (buf, m))
+    });
+    let (input, at_end) = found.expect("ctor-skipped survived 5000 ops inputs");
+    assert!(
+        at_end.contains("divergence at the audit after"),
+        "default mode: {at_end}"
+    );
+    let each = msg(&input, AuditKnob::EachStep).expect("fails in step mode too");
+    assert!(each.contains("divergence at op #"), "step mode: {each}");
+    assert!(each.contains("ctor-once"), "step mode: {each}");
+}
+
+#[test]
+fn audit_knob_parses() {
+    assert_eq!(AuditKnob::parse("").unwrap(), AuditKnob::AtEnd);
+    assert_eq!(AuditKnob::parse("end").unwrap(), AuditKnob::AtEnd);
+    assert_eq!(AuditKnob::parse("step").unwrap(), AuditKnob::EachStep);
+    assert!(AuditKnob::parse("often").is_err());
+}
+
 #[cfg(feature = "shuttle")]
 #[test]
 fn schedule_target() {
@@ -138,7 +180,7 @@ fn kmalloc_target_detects_a_mutation() {
 }
 
 /// The schedule target reports a failing execution as a panic of the caller, and the
-/// next input runs on a fresh worker.
+/// next input runs on a fresh runner.
 #[cfg(feature = "shuttle")]
 #[test]
 fn schedule_target_detects_a_mutation_and_recovers() {

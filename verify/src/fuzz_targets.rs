@@ -90,6 +90,44 @@ impl MutationKnob {
     }
 }
 
+/// Environment variable choosing when the `ops` target runs the full audit.
+pub const AUDIT_ENV: &str = "SLAB_FUZZ_AUDIT";
+
+/// When the `ops` target runs the full audit: after the sequence (default: about twice
+/// the inputs per second) or after every operation (an invariant broken and repaired
+/// within one sequence is caught too, and a failure names the operation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuditKnob {
+    /// After the sequence and after draining (`SLAB_FUZZ_AUDIT` unset, empty or `end`).
+    #[default]
+    AtEnd,
+    /// After every operation as well (`SLAB_FUZZ_AUDIT=step`).
+    EachStep,
+}
+
+impl AuditKnob {
+    /// Parses the knob's value.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "" | "end" => Ok(AuditKnob::AtEnd),
+            "step" => Ok(AuditKnob::EachStep),
+            other => Err(format!(
+                "unknown value {other:?} (expected `end` or `step`)"
+            )),
+        }
+    }
+
+    /// The knob from [`AUDIT_ENV`], read once per process; an unknown value panics at the
+    /// first input.
+    pub fn from_env() -> Self {
+        static KNOB: OnceLock<AuditKnob> = OnceLock::new();
+        *KNOB.get_or_init(|| {
+            let v = std::env::var(AUDIT_ENV).unwrap_or_default();
+            AuditKnob::parse(&v).unwrap_or_else(|e| panic!("{AUDIT_ENV}: {e}"))
+        })
+    }
+}
+
 // ---- shared decoding ---------------------------------------------------------------
 
 fn era(u: &mut Unstructured<'_>) -> Era {
@@ -683,6 +721,11 @@ pub fn ops(data: &[u8]) {
 /// the input's header asks for it (one input in four) — everything freed and every cache
 /// destroyed, audited again. Any [`Divergence`](crate::reference::Divergence) is a panic.
 pub fn ops_with(data: &[u8], knob: MutationKnob) {
+    ops_with_audit(data, knob, AuditKnob::from_env())
+}
+
+/// [`ops_with`] with an explicit audit knob.
+pub fn ops_with_audit(data: &[u8], knob: MutationKnob, audit: AuditKnob) {
     let mut u = Unstructured::new(data);
     let mutations = knob.pick(&mut u);
     let era = era(&mut u);
@@ -764,8 +807,9 @@ pub fn ops_with(data: &[u8], knob: MutationKnob) {
         }
     }
     // Every prediction is checked at every step; the full audit (most of the cost) runs
-    // after the sequence and after draining.
-    h.set_audit_each_step(false);
+    // after the sequence and after draining, or after every step with
+    // `SLAB_FUZZ_AUDIT=step`.
+    h.set_audit_each_step(audit == AuditKnob::EachStep);
     for op in u.arbitrary_iter::<Op>().into_iter().flatten().take(MAX_OPS) {
         let Ok(op) = op else { break };
         h.step(&op).unwrap_or_else(|d| panic!("{d}"));
