@@ -231,7 +231,7 @@ impl<P: Platform> Machine<P> {
         // the audit runs after every operation in sequential tests).
         let mut allocated_from_slab: Vec<u64> = Vec::new();
         let mut placed: Vec<(u64, &'static str, Option<usize>)> = Vec::new();
-        let mut place = |_: &mut Out<'_>, obj: u64, what: &'static str, node: Option<usize>| {
+        let mut place = |obj: u64, what: &'static str, node: Option<usize>| {
             placed.push((obj, what, node));
         };
         for (cpu, tok) in tokens.iter().enumerate() {
@@ -263,7 +263,7 @@ impl<P: Platform> Machine<P> {
                 a.entry.clone()
             });
             for o in entries {
-                place(out, o, "a cpu array", None);
+                place(o, "a cpu array", None);
             }
         }
         let mut total_slabs = 0;
@@ -532,7 +532,7 @@ impl<P: Platform> Machine<P> {
                             );
                         }
                         for &o in &sh.entry {
-                            place(out, o, "a shared array", Some(node));
+                            place(o, "a shared array", Some(node));
                         }
                     }
                     (None, s) if s > 0 => {
@@ -576,13 +576,12 @@ impl<P: Platform> Machine<P> {
                     if obj_node != Some(r) {
                         out.push("alien-array-node", name, Some(node), None, Some(o), format!("object of node {obj_node:?} in node{node}'s alien array for node{r}"));
                     }
-                    place(out, o, "an alien array", Some(node));
+                    place(o, "an alien array", Some(node));
                 }
             }
         }
         for &(o, owner) in shadow.of_cache(cachep.id) {
             place(
-                out,
                 o,
                 if owner == Owner::Caller {
                     "a caller's hands"
@@ -691,5 +690,79 @@ impl<P: Platform> Machine<P> {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sync::StdPlatform;
+    use crate::{
+        ArchProfile, CreateArgs, Era, Gfp, KmallocSetup, KmemCache, Machine, MachineConfig,
+        SlabFlags,
+    };
+    use std::sync::Arc;
+
+    /// A tiny machine with one 1300-byte cache and one object in the caller's hands.
+    fn one_object() -> (Machine<StdPlatform>, Arc<KmemCache<StdPlatform>>, u64) {
+        let mut cfg = MachineConfig::new(ArchProfile::tiny(), Era::A);
+        cfg.kmalloc = KmallocSetup::UpTo(256);
+        cfg.audit_every_op = false;
+        let m = Machine::<StdPlatform>::new(cfg).expect("boots");
+        let c = m
+            .kmem_cache_create(CreateArgs {
+                name: "t".into(),
+                size: 1300,
+                align: 0,
+                flags: SlabFlags::default(),
+                ctor: false,
+            })
+            .expect("creates");
+        let o = m
+            .task(0, "t")
+            .kmem_cache_alloc(&c, Gfp::KERNEL)
+            .expect("no misuse")
+            .expect("no fault injection");
+        let r = m.audit();
+        assert!(r.is_ok(), "{r}");
+        (m, c, o)
+    }
+
+    /// Pushes `obj` on CPU 0's array of `c` behind the allocator's back.
+    fn park_on_cpu0(m: &Machine<StdPlatform>, c: &KmemCache<StdPlatform>, obj: u64) {
+        let ctx = m.task(0, "corrupt");
+        let tok = ctx.irq_off_on(0);
+        let ac = c.cpu_cache_get(&tok);
+        c.ac(&tok, ac, |a| a.entry.push(obj));
+    }
+
+    fn conservation(m: &Machine<StdPlatform>, obj: u64, detail: &str) {
+        let r = m.audit();
+        assert!(
+            r.violations.iter().any(|v| v.invariant == "conservation"
+                && v.object == Some(obj)
+                && v.detail.contains(detail)),
+            "expected a conservation finding on {obj:#x} ({detail}), got:\n{r}"
+        );
+    }
+
+    #[test]
+    fn object_in_two_places() {
+        let (m, c, o) = one_object();
+        park_on_cpu0(&m, &c, o);
+        conservation(&m, o, "both in a cpu array and in a caller's hands");
+    }
+
+    #[test]
+    fn allocated_object_that_is_nowhere() {
+        let (m, _c, o) = one_object();
+        m.shadow().objects.remove(&o);
+        conservation(&m, o, "is nowhere (lost)");
+    }
+
+    #[test]
+    fn array_entry_that_is_no_allocated_object() {
+        let (m, c, o) = one_object();
+        park_on_cpu0(&m, &c, o + 8);
+        conservation(&m, o + 8, "free in its slab (or not an object)");
     }
 }
