@@ -8,7 +8,7 @@
 # outcome here (the mutation is a known bug); a row that stays `not found` is the finding.
 #
 # Exits 1 if any row is not found within CAP (CI runs this: a mutation the fuzzers stop
-# finding is a regression of the targets). Measured 2026-11-22: every row within 17 s,
+# finding is a regression of the targets). Measured 2026-11-22: every row within 18 s,
 # all but one within 2 s; ~30 s in all after the build.
 #
 # Environment: CAP (seconds per run, default 60), ROWS (a grep pattern selecting rows).
