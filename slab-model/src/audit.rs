@@ -107,8 +107,6 @@ struct ShadowIndex {
     by_addr: Vec<(u64, Owner)>,
     /// (cache id, address, owner), ascending by (cache, address).
     by_cache: Vec<(u32, u64, Owner)>,
-    /// `by_cache` without the id, for [`ShadowIndex::of_cache`].
-    objs: Vec<(u64, Owner)>,
 }
 
 impl ShadowIndex {
@@ -117,12 +115,7 @@ impl ShadowIndex {
         let mut by_cache: Vec<(u32, u64, Owner)> =
             objects.iter().map(|(&a, &(c, o))| (c, a, o)).collect();
         by_cache.sort_unstable_by_key(|&(c, a, _)| (c, a));
-        let objs = by_cache.iter().map(|&(_, a, o)| (a, o)).collect();
-        ShadowIndex {
-            by_addr,
-            by_cache,
-            objs,
-        }
+        ShadowIndex { by_addr, by_cache }
     }
 
     fn owner(&self, addr: u64) -> Option<Owner> {
@@ -130,10 +123,11 @@ impl ShadowIndex {
         Some(self.by_addr[i].1)
     }
 
-    fn of_cache(&self, id: u32) -> &[(u64, Owner)] {
+    /// The (address, owner) pairs of cache `id`, ascending by address.
+    fn of_cache(&self, id: u32) -> impl Iterator<Item = (u64, Owner)> + '_ {
         let lo = self.by_cache.partition_point(|e| e.0 < id);
         let hi = self.by_cache.partition_point(|e| e.0 <= id);
-        &self.objs[lo..hi]
+        self.by_cache[lo..hi].iter().map(|&(_, a, o)| (a, o))
     }
 }
 
@@ -580,7 +574,7 @@ impl<P: Platform> Machine<P> {
                 }
             }
         }
-        for &(o, owner) in shadow.of_cache(cachep.id) {
+        for (o, owner) in shadow.of_cache(cachep.id) {
             place(
                 o,
                 if owner == Owner::Caller {

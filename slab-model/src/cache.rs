@@ -152,14 +152,7 @@ impl<P: Platform> KmemCache<P> {
             ac.cpu,
             irq.cpu()
         );
-        self.cpu_slots[ac.cpu].with_mut(|s| {
-            assert_eq!(
-                s.generation, ac.generation,
-                "use-after-free: cache {} array_cache of cpu{} was replaced by do_tune_cpucache (stale ac)",
-                self.name, ac.cpu
-            );
-            f(&mut s.ac)
-        })
+        self.deref_ac(ac, "check_irq_off", f)
     }
 
     /// Dereferences an `ac` pointer *without* its CPU's irq protection: only mutation
@@ -179,10 +172,16 @@ impl<P: Platform> KmemCache<P> {
                 ac.cpu, self.name, ac.cpu
             );
         }
+        self.deref_ac(ac, what, f)
+    }
+
+    /// The dereference itself, for [`KmemCache::ac`] and [`KmemCache::ac_racy`]: an `ac`
+    /// read before `do_tune_cpucache` swapped the CPU's array points at freed memory.
+    fn deref_ac<R>(&self, ac: AcRef, what: &str, f: impl FnOnce(&mut ArrayCache) -> R) -> R {
         self.cpu_slots[ac.cpu].with_mut(|s| {
             assert_eq!(
                 s.generation, ac.generation,
-                "use-after-free: {what}: cache {} array_cache of cpu{} was replaced (stale ac)",
+                "use-after-free: {what}: cache {} array_cache of cpu{} was replaced by do_tune_cpucache (stale ac)",
                 self.name, ac.cpu
             );
             f(&mut s.ac)

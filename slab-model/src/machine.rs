@@ -171,6 +171,21 @@ pub struct Machine<P: Platform> {
     pub trace: Trace,
 }
 
+/// The general (kmalloc) caches that exist, ascending by size: what
+/// `calculate_geometry` may take an off-slab descriptor from.
+fn general_caches<P: Platform>(slots: &[Option<KmallocSlot<P>>]) -> Vec<GeneralCache> {
+    let mut g: Vec<GeneralCache> = slots
+        .iter()
+        .flatten()
+        .map(|s| GeneralCache {
+            size: s.size,
+            off_slab: s.cache.geo.off_slab(),
+        })
+        .collect();
+    g.sort_by_key(|g| g.size);
+    g
+}
+
 impl<P: Platform> Machine<P> {
     /// `kmem_cache_init`: boots the machine and creates the kmalloc caches. Errors name
     /// an impossible profile.
@@ -224,18 +239,6 @@ impl<P: Platform> Machine<P> {
         let classes = kmalloc_sizes::kmalloc_class_sizes(&profile, era);
         let early = kmalloc_sizes::early_classes(&profile, era);
         self.kmalloc = (0..classes.len()).map(|_| None).collect();
-        let general = |slots: &[Option<KmallocSlot<P>>]| {
-            let mut g: Vec<GeneralCache> = slots
-                .iter()
-                .flatten()
-                .map(|s| GeneralCache {
-                    size: s.size,
-                    off_slab: s.cache.geo.off_slab(),
-                })
-                .collect();
-            g.sort_by_key(|g| g.size);
-            g
-        };
         // Era A: the bootstrap caches (INDEX_AC, INDEX_L3) with slab_early_init, then one
         // ascending loop creating each remaining normal cache and every DMA twin. Era B:
         // INDEX_NODE first, then the normal caches ascending, then the DMA caches.
@@ -252,7 +255,7 @@ impl<P: Platform> Machine<P> {
                 if normal {
                     let ctx = CreateContext {
                         slab_early_init: early.contains(&i),
-                        general_caches: general(&self.kmalloc),
+                        general_caches: general_caches(&self.kmalloc),
                         self_class: Some(size),
                         mutations: muts,
                     };
@@ -273,7 +276,7 @@ impl<P: Platform> Machine<P> {
                 if dma_now {
                     let ctx = CreateContext {
                         slab_early_init: false,
-                        general_caches: general(&self.kmalloc),
+                        general_caches: general_caches(&self.kmalloc),
                         self_class: None,
                         mutations: muts,
                     };
@@ -353,15 +356,7 @@ impl<P: Platform> Machine<P> {
                 return Err(SlabError::DuplicateCache(args.name));
             }
         }
-        let general = self
-            .kmalloc
-            .iter()
-            .flatten()
-            .map(|s| GeneralCache {
-                size: s.size,
-                off_slab: s.cache.geo.off_slab(),
-            })
-            .collect();
+        let general = general_caches(&self.kmalloc);
         let ctx = CreateContext {
             slab_early_init: false,
             general_caches: general,
@@ -432,8 +427,9 @@ impl<P: Platform> Machine<P> {
         &self.kmalloc
     }
 
-    /// The size class of a `kmalloc(size)` (`kmalloc_sizes::kmalloc_index` from the
-    /// tables built at boot, with this machine's mutations).
+    /// Era A `__find_general_cachep` / era B `kmalloc_slab`'s index lookup: the size class
+    /// of a `kmalloc(size)` (`kmalloc_sizes::kmalloc_index` from the tables built at boot,
+    /// with this machine's mutations). No lock: the tables are fixed after boot.
     pub fn kmalloc_index(&self, size: usize) -> Option<usize> {
         self.kmalloc_index.lookup(size, self.mutations())
     }
