@@ -24,9 +24,41 @@ fn params(era: Era) -> Params {
     p
 }
 
+/// The faithful model of `era` passes — unless the scenario exposes a bug that shipped
+/// in that era's kernel: then loom must find it (an expected finding naming the bug), and
+/// the model with the upstream fix switched on must pass.
 fn passes(id: ScenarioId, era: Era) {
     let r = explore(id, &params(era));
     report(&r);
+    if let Some(bug) = id.info().shipped_in(era) {
+        let f = r.failure.as_deref().unwrap_or_else(|| {
+            panic!(
+                "loom did not find the bug that shipped in {} ({}) in scenario {} era {era}",
+                bug.shipped_in,
+                bug.fix,
+                id.info().name
+            )
+        });
+        let first = f.lines().next().unwrap_or("");
+        assert!(
+            first.contains(bug.symptom),
+            "era {era}: expected the shipped bug ({}), got: {first}",
+            bug.symptom
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "    -> expected finding (shipped in {}, fixed in {}): {first}",
+            bug.shipped_in,
+            bug.fixed_in
+        );
+        let r = explore(id, &params(era).with_mutation(bug.switch));
+        report(&r);
+        if let Some(f) = &r.failure {
+            panic!("loom found a failing interleaving with {} on:\n{f}", bug.switch);
+        }
+        assert!(r.executions > 1, "the fixed variant explored one execution");
+        return;
+    }
     if let Some(f) = &r.failure {
         panic!("loom found a failing interleaving of the faithful model:\n{f}");
     }
@@ -38,12 +70,15 @@ fn passes(id: ScenarioId, era: Era) {
 
 fn finds_its_mutations(id: ScenarioId) {
     assert!(
-        !id.info().catches.is_empty(),
+        !id.info().catches.is_empty() || !id.info().shipped.is_empty(),
         "every loom scenario must prove it can fail"
     );
     for &m in id.info().catches {
         for era in [Era::A, Era::B] {
-            let r = explore(id, &params(era).with_mutation(m));
+            // Measured on the fixed model, so the finding is the mutation's alone.
+            let mut p = params(era).with_mutation(m);
+            p.mutations = p.mutations.union(slab_model::MutationSet::shipped_fixes(era));
+            let r = explore(id, &p);
             report(&r);
             let f = r.failure.as_deref().unwrap_or_else(|| {
                 panic!(
@@ -98,6 +133,7 @@ loom_scenario! {
     shrink_destroy => ScenarioId::ShrinkDestroy,
     cross_cpu_kfree => ScenarioId::CrossCpuKfree,
     alien_free => ScenarioId::AlienFree,
+    shrink_vs_tune => ScenarioId::ShrinkVsTune,
 }
 
 #[test]

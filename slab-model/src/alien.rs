@@ -10,10 +10,11 @@
 use crate::alloc::Access;
 use crate::array_cache::{transfer_objects, ArrayCache, BAADF00D};
 use crate::cache::KmemCache;
-use crate::cpu::{Context, IrqOff};
+use crate::cpu::{Context, IrqOff, IrqState};
+use crate::site::Site;
 use crate::profile::{ArchProfile, Era};
 use crate::slab::Slab;
-use crate::sync::{Lock, Platform, TrackedCell};
+use crate::sync::{Lock, PeekWord, Platform, TrackedCell};
 use crate::trace::{EventKind, KFn, Place};
 
 /// One alien array: `struct alien_cache` (era B) / an `array_cache` with its spinlock
@@ -21,13 +22,15 @@ use crate::trace::{EventKind, KFn, Place};
 pub struct AlienCache<P: Platform> {
     lock: P::Mutex<()>,
     ac: P::Cell<ArrayCache>,
+    /// `ac->avail`, for `reap_alien`'s peek before the trylock.
+    avail: P::Word,
 }
 
 impl<P: Platform> AlienCache<P> {
     /// Runs `f` on the array under its lock (callers have interrupts off).
     pub(crate) fn with<R>(&self, _irq: &IrqOff<'_, P>, f: impl FnOnce(&mut ArrayCache) -> R) -> R {
         let _g = self.lock.lock();
-        self.ac.with_mut(f)
+        self.locked(f)
     }
     /// `spin_trylock`: `None` when another context holds the array (the reaper skips it).
     pub(crate) fn try_with<R>(
@@ -36,9 +39,23 @@ impl<P: Platform> AlienCache<P> {
         f: impl FnOnce(&mut ArrayCache) -> R,
     ) -> Option<R> {
         let g = self.lock.try_lock()?;
-        let r = self.ac.with_mut(f);
+        let r = self.locked(f);
         drop(g);
         Some(r)
+    }
+    fn locked<R>(&self, f: impl FnOnce(&mut ArrayCache) -> R) -> R {
+        self.ac.with_mut(|ac| {
+            let before = ac.avail();
+            let r = f(ac);
+            if ac.avail() != before {
+                self.avail.write_once(ac.avail());
+            }
+            r
+        })
+    }
+    /// `READ_ONCE(ac->avail)` without the alien lock.
+    pub(crate) fn peek_avail(&self) -> usize {
+        self.avail.read_once()
     }
 }
 
@@ -66,6 +83,7 @@ pub fn alloc_alien_cache<P: Platform>(
             (r != node).then(|| AlienCache {
                 lock: P::Mutex::new(()),
                 ac: P::Cell::new(ArrayCache::new(alien_limit(limit), BAADF00D)),
+                avail: P::Word::new(0),
             })
         })
         .collect()
@@ -90,6 +108,7 @@ impl<'m, P: Platform> Context<'m, P> {
             .get(nodeid)
             .and_then(|a| a.as_ref())
             .expect("an alien array for every remote node");
+        self.m.cover_site(Site::AlienLock);
         let doomed = alien.with(irq, |ac| {
             let doomed = if ac.avail() == ac.limit {
                 self.__drain_alien_cache(cachep, ac, nodeid, irq)
@@ -99,7 +118,7 @@ impl<'m, P: Platform> Context<'m, P> {
             ac.push(objp);
             doomed
         });
-        self.slabs_destroy(cachep, doomed, irq);
+        self.slabs_destroy(cachep, doomed, IrqState::Off(irq));
         self.trace(
             cachep.id,
             EventKind::ObjectsMoved {
@@ -130,11 +149,18 @@ impl<'m, P: Platform> Context<'m, P> {
         let muts = self.m.mutations();
         let rn = &cachep.nodes[node];
         let lock = rn.spin_lock(irq);
+        let era = self.m.era();
         let moved = rn.lists(&lock, |l| match l.shared.as_mut() {
             Some(shared) => {
                 let limit = ac.limit;
                 self.m.cover(KFn::TransferObjects);
-                transfer_objects(shared, ac, limit, muts)
+                let nr = transfer_objects(shared, ac, limit, muts);
+                if nr > 0 && era == Era::A {
+                    // 2.6.24 transfer_objects sets to->touched: the reaper then skips the
+                    // remote shared array once.
+                    shared.touched = true;
+                }
+                nr
             }
             None => 0,
         });
@@ -157,7 +183,7 @@ impl<'m, P: Platform> Context<'m, P> {
         match self.m.era() {
             Era::A => {
                 for s in doomed {
-                    self.slab_destroy(cachep, s, irq);
+                    self.slab_destroy(cachep, s, IrqState::Off(irq));
                 }
                 drop(lock);
                 Vec::new()
@@ -169,42 +195,59 @@ impl<'m, P: Platform> Context<'m, P> {
         }
     }
 
-    /// `slabs_destroy` (era B): destroys slabs after every lock is dropped.
+    /// `slabs_destroy` (era B): destroys slabs after every lock is dropped, in the irq
+    /// state the caller is in then.
     pub(crate) fn slabs_destroy(
         &self,
         cachep: &KmemCache<P>,
         doomed: Vec<Slab>,
-        irq: &IrqOff<'m, P>,
+        irq: IrqState<'_, 'm, P>,
     ) {
         for s in doomed {
+            let irq = match &irq {
+                IrqState::Off(i) => IrqState::Off(*i),
+                IrqState::On => IrqState::On,
+            };
             self.slab_destroy(cachep, s, irq);
         }
     }
 
-    /// `reap_alien(cachep, l3)` (eras A, B): drain this CPU's node's alien array for the
-    /// CPU's `reap_node` rotor position, only if its lock is free (`spin_trylock_irq`).
+    /// `reap_alien(cachep, l3)` (eras A, B), interrupts on: peek at `avail` of this node's
+    /// alien array for the CPU's `reap_node` rotor position without its lock; only if it
+    /// is non-empty, `spin_trylock_irq` and drain it; era B destroys the emptied slabs
+    /// after `spin_unlock_irq`, with interrupts on.
     pub(crate) fn reap_alien(&self, cachep: &KmemCache<P>, reap_node: usize) {
         let local = &cachep.nodes[self.node()];
         let Some(alien) = local.alien.get(reap_node).and_then(|a| a.as_ref()) else {
             return;
         };
         self.m.cover(KFn::ReapAlien);
+        self.site(cachep.id, Site::PeekAlienAvail);
+        if alien.peek_avail() == 0 {
+            return;
+        }
         let irq = self.local_irq_disable();
-        if let Some(doomed) = alien.try_with(&irq, |ac| {
+        self.m.cover_site(Site::AlienTrylock);
+        let doomed = alien.try_with(&irq, |ac| {
             self.__drain_alien_cache(cachep, ac, reap_node, &irq)
-        }) {
-            self.slabs_destroy(cachep, doomed, &irq);
+        });
+        self.local_irq_enable(irq);
+        if let Some(doomed) = doomed {
+            self.slabs_destroy(cachep, doomed, IrqState::On);
         }
     }
 
-    /// `drain_alien_cache(cachep, alien)` (eras A, B): drain every alien array of `node`
-    /// (shrink and destroy, before the shared arrays are drained).
+    /// `drain_alien_cache(cachep, alien)` (eras A, B), interrupts on: drain every alien
+    /// array of `node` under `spin_lock_irqsave` (shrink and destroy, before the shared
+    /// arrays are drained); era B destroys after `spin_unlock_irqrestore`, interrupts on.
     pub(crate) fn drain_alien_cache(&self, cachep: &KmemCache<P>, node: usize) {
         for (r, a) in cachep.nodes[node].alien.iter().enumerate() {
             if let Some(alien) = a {
                 let irq = self.local_irq_disable();
+                self.m.cover_site(Site::AlienLock);
                 let doomed = alien.with(&irq, |ac| self.__drain_alien_cache(cachep, ac, r, &irq));
-                self.slabs_destroy(cachep, doomed, &irq);
+                self.local_irq_enable(irq);
+                self.slabs_destroy(cachep, doomed, IrqState::On);
             }
         }
     }

@@ -158,7 +158,7 @@ impl<'m, P: Platform> Context<'m, P> {
         irq: IrqOff<'m, P>,
     ) -> (Option<u64>, IrqOff<'m, P>) {
         self.m.cover(KFn::QuadCacheAlloc);
-        let ac = cachep.cpu_cache_get(&irq);
+        let ac = self.cpu_cache_get(cachep, &irq);
         let hit = cachep.ac(&irq, ac, |ac| {
             if ac.avail() > 0 {
                 ac.touched = true;
@@ -171,6 +171,16 @@ impl<'m, P: Platform> Context<'m, P> {
             Some(o) => (Some(o), irq),
             None => self.cache_alloc_refill(cachep, flags, irq),
         }
+    }
+
+    /// `cpu_cache_get(cachep)` with interrupts off: era B reads the published
+    /// `cachep->cpu_cache` (a concurrency point: the tuner may have just replaced it).
+    #[inline]
+    pub(crate) fn cpu_cache_get(&self, cachep: &KmemCache<P>, irq: &IrqOff<'m, P>) -> AcRef {
+        if cachep.era == Era::B {
+            self.m.cover_site(crate::site::Site::ReadCpuCache);
+        }
+        cachep.cpu_cache_get(irq)
     }
 
     /// Touches the array `ac` points to. Normally `ac` is this CPU's array and the token
@@ -210,12 +220,12 @@ impl<'m, P: Platform> Context<'m, P> {
         let era = m.era();
         self.enter(cachep.id, KFn::CacheAllocRefill);
         let mut node = self.node();
-        let mut ac = cachep.cpu_cache_get(&irq);
+        let mut ac = self.cpu_cache_get(cachep, &irq);
         loop {
             // retry:
             let (mut batchcount, avail) =
                 self.ac_do(cachep, &irq, ac, |a| (a.batchcount, a.avail()));
-            let touched = self.ac_do(cachep, &irq, ac, |a| a.touched);
+            let touched = cachep.ac_touched(ac);
             if !touched && batchcount > BATCHREFILL_LIMIT {
                 batchcount = BATCHREFILL_LIMIT;
             }
@@ -271,7 +281,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 irq = new_irq;
                 // cache_grow can reenable interrupts, then ac could change.
                 if !muts.has(Mutation::StaleAcAfterGrow) {
-                    ac = cachep.cpu_cache_get(&irq);
+                    ac = self.cpu_cache_get(cachep, &irq);
                 }
                 if era == Era::B {
                     node = self.node();
@@ -314,7 +324,13 @@ impl<'m, P: Platform> Context<'m, P> {
             };
             self.m.cover(KFn::TransferObjects);
             let moved = self.ac_do(cachep, irq, ac, |a| {
-                transfer_objects(a, shared, batchcount, muts)
+                let nr = transfer_objects(a, shared, batchcount, muts);
+                if nr > 0 && era == Era::A {
+                    // 2.6.24 transfer_objects marks its destination touched (redundant
+                    // here: refill marks ac touched when it returns anyway).
+                    a.touched = true;
+                }
+                nr
             });
             if moved > 0 {
                 if era == Era::B {

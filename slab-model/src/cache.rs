@@ -8,21 +8,44 @@ use crate::gfp::Gfp;
 use crate::machine::REAPTIMEOUT_NODE;
 use crate::node::{KmemCacheNode, NodeLists};
 use crate::profile::{ArchProfile, Era};
-use crate::slab::SlabSet;
 use crate::slab_flags::SlabFlags;
-use crate::sync::{Platform, TrackedCell};
+use crate::sync::{PeekWord, Platform, TrackedCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// A CPU's slot in `cachep->array[]`: the array and a generation number that changes
-/// whenever `do_tune_cpucache` installs a new array (so a stale `ac` is detectable: in the
-/// kernel it points to a freed `array_cache`).
+/// One per-CPU `array_cache` allocation: the array and the generation (pointer value) it
+/// was installed with. Era A has one per CPU, replaced in place by `do_ccupdate_local`
+/// under that CPU's irq-off; era B has two per CPU (the arrays of the published
+/// `cachep->cpu_cache` and of the previous one, which CPUs inside an irq-off section may
+/// still use until `kick_all_cpus_sync` returns).
 #[derive(Debug)]
 pub struct CpuSlot {
     /// The array.
     pub ac: ArrayCache,
-    /// Bumped on every swap.
+    /// The generation this array belongs to (era A: bumped on every swap; era B: the
+    /// `cpu_cache` generation).
     pub generation: u64,
+    /// `free_percpu(prev)` / `kfree(ccold)` ran: any further use is a use-after-free.
+    pub freed: bool,
+    /// `avail` as last written to the peek word.
+    published_avail: usize,
+}
+
+/// The words of a CPU array that `drain_array` reads with interrupts on: `avail` and
+/// `touched` (whose only copy is this word: it is set with interrupts off and cleared by
+/// the reaper with interrupts on).
+pub(crate) struct AcWords<P: Platform> {
+    pub(crate) avail: P::Word,
+    pub(crate) touched: P::Word,
+}
+
+impl<P: Platform> AcWords<P> {
+    fn new() -> Self {
+        AcWords {
+            avail: P::Word::new(0),
+            touched: P::Word::new(0),
+        }
+    }
 }
 
 /// A pointer to a CPU's `array_cache` as `cpu_cache_get()` returns it: which CPU's slot
@@ -53,8 +76,21 @@ pub struct KmemCache<P: Platform> {
     /// `batchcount`, `limit`, `shared`: changed by `do_tune_cpucache` under
     /// `cache_chain_mutex`.
     pub(crate) tunables: P::Cell<Tunables>,
-    /// `array[NR_CPUS]`: each slot touched only under its CPU's irq-off token.
-    pub(crate) cpu_slots: Vec<P::Cell<CpuSlot>>,
+    /// Era A `array[NR_CPUS]` / era B the per-CPU areas of `cpu_cache`: per CPU two
+    /// allocations (era A uses the first only; era B the one of `generation % 2`), each
+    /// touched only under its CPU's irq-off token (or, after `kick_all_cpus_sync`, by the
+    /// tuner that retired it).
+    pub(crate) cpu_slots: Vec<[P::Cell<CpuSlot>; 2]>,
+    /// The peek words of each allocation in `cpu_slots`.
+    pub(crate) cpu_words: Vec<[AcWords<P>; 2]>,
+    /// Era B `cachep->cpu_cache`: the generation of the published per-CPU arrays, read
+    /// with interrupts off but without any lock against the tuner.
+    pub(crate) cpu_cache: P::Word,
+    /// Era A `cachep->array[cpu]` as pointer values (the generation of each CPU's array),
+    /// for the reaper's read with interrupts on; written only by `do_ccupdate_local`.
+    array_ptr: Vec<P::Word>,
+    /// The kernel era (the tune protocol and `cpu_cache_get` differ).
+    pub era: Era,
     /// `nodelists[]` (A) / `node[]` (B).
     pub nodes: Vec<KmemCacheNode<P>>,
     destroyed: AtomicBool,
@@ -85,13 +121,17 @@ impl<P: Platform> KmemCache<P> {
         if era == Era::B {
             gfpflags = gfpflags | Gfp::COMP;
         }
-        let cpu_slots = (0..profile.cpus)
-            .map(|_| {
-                P::Cell::new(CpuSlot {
-                    ac: ArrayCache::new(t.limit, t.batchcount),
-                    generation: 0,
-                })
+        let slot = |live: bool| {
+            P::Cell::new(CpuSlot {
+                ac: ArrayCache::new(t.limit, t.batchcount),
+                generation: if live { 0 } else { u64::MAX },
+                freed: !live,
+                published_avail: 0,
             })
+        };
+        let cpu_slots = (0..profile.cpus).map(|_| [slot(true), slot(false)]).collect();
+        let cpu_words = (0..profile.cpus)
+            .map(|_| [AcWords::new(), AcWords::new()])
             .collect();
         let nodes = (0..profile.nodes)
             .map(|n| {
@@ -100,17 +140,14 @@ impl<P: Platform> KmemCache<P> {
                 let stagger = (id as u64 * 97) % REAPTIMEOUT_NODE;
                 KmemCacheNode::new(
                     id,
+                    &name,
                     n,
-                    NodeLists {
-                        slabs: SlabSet::default(),
-                        free_objects: 0,
-                        free_limit: crate::geometry::free_limit(profile, n, &t, geo.num),
-                        colour_next: 0,
-                        shared: (t.shared > 0)
+                    NodeLists::new(
+                        crate::geometry::free_limit(profile, n, &t, geo.num),
+                        (t.shared > 0)
                             .then(|| ArrayCache::new(t.shared * t.batchcount, BAADF00D)),
-                        next_reap: jiffies + REAPTIMEOUT_NODE + stagger,
-                        free_touched: false,
-                    },
+                    ),
+                    jiffies + REAPTIMEOUT_NODE + stagger,
                     crate::alien::alloc_alien_cache(profile, n, t.limit),
                 )
             })
@@ -124,19 +161,58 @@ impl<P: Platform> KmemCache<P> {
             desc_cache,
             tunables: P::Cell::new(t),
             cpu_slots,
+            cpu_words,
+            cpu_cache: P::Word::new(0),
+            array_ptr: (0..profile.cpus).map(|_| P::Word::new(0)).collect(),
+            era,
             nodes,
             destroyed: AtomicBool::new(false),
         }
     }
 
+    /// Which of a CPU's two allocations generation `g` lives in.
+    #[inline]
+    fn buffer(&self, generation: u64) -> usize {
+        match self.era {
+            Era::A => 0,
+            Era::B => (generation % 2) as usize,
+        }
+    }
+
     /// `cpu_cache_get(cachep)`: this CPU's array, as a pointer value. Needs interrupts off.
+    /// Era A reads `cachep->array[cpu]` (stable while interrupts are off: only an IPI on
+    /// this CPU replaces it); era B reads the published `cachep->cpu_cache`, which the
+    /// tuner may replace at any moment (the array stays valid until the tuner's
+    /// `kick_all_cpus_sync` has seen this CPU enable interrupts).
     #[inline]
     pub fn cpu_cache_get(&self, irq: &IrqOff<'_, P>) -> AcRef {
-        let generation = self.cpu_slots[irq.cpu()].with(|s| s.generation);
+        let generation = match self.era {
+            Era::A => self.cpu_slots[irq.cpu()][0].with(|s| s.generation),
+            Era::B => self.cpu_cache.read_dependent() as u64,
+        };
         AcRef {
             cpu: irq.cpu(),
             generation,
         }
+    }
+
+    /// `cpu_cache_get` as the reaper does it, with interrupts on: a read of the pointer
+    /// word only (era A `array[cpu]`, era B `cpu_cache`).
+    pub(crate) fn current_ac_racy(&self, cpu: usize) -> AcRef {
+        let generation = match self.era {
+            Era::A => self.array_ptr[cpu].read_once(),
+            Era::B => self.cpu_cache.read_dependent(),
+        } as u64;
+        AcRef { cpu, generation }
+    }
+
+    /// The current array of `cpu` at a quiescent point (audit, snapshots): nobody runs.
+    pub(crate) fn current_ac(&self, cpu: usize) -> AcRef {
+        let generation = match self.era {
+            Era::A => self.cpu_slots[cpu][0].with(|s| s.generation),
+            Era::B => self.cpu_cache.read_once() as u64,
+        };
+        AcRef { cpu, generation }
     }
 
     /// Dereferences an `ac` pointer with interrupts off on its CPU (`check_irq_off`). A
@@ -176,28 +252,56 @@ impl<P: Platform> KmemCache<P> {
     }
 
     /// The dereference itself, for [`KmemCache::ac`] and [`KmemCache::ac_racy`]: an `ac`
-    /// read before `do_tune_cpucache` swapped the CPU's array points at freed memory.
+    /// read before `do_tune_cpucache` retired the CPU's array points at freed memory.
+    /// Afterwards the words `drain_array` peeks at are brought up to date: `avail`
+    /// when it changed, and `touched` when `f` set it (the array's `touched` field is only
+    /// a "set" request; the word is the flag).
     fn deref_ac<R>(&self, ac: AcRef, what: &str, f: impl FnOnce(&mut ArrayCache) -> R) -> R {
-        self.cpu_slots[ac.cpu].with_mut(|s| {
-            assert_eq!(
-                s.generation, ac.generation,
-                "use-after-free: {what}: cache {} array_cache of cpu{} was replaced by do_tune_cpucache (stale ac)",
-                self.name, ac.cpu
+        let b = self.buffer(ac.generation);
+        let words = &self.cpu_words[ac.cpu][b];
+        self.cpu_slots[ac.cpu][b].with_mut(|s| {
+            assert!(
+                s.generation == ac.generation && !s.freed,
+                "use-after-free: {what}: cache {} array_cache of cpu{} (generation {}) was replaced and freed by do_tune_cpucache (stale ac)",
+                self.name,
+                ac.cpu,
+                ac.generation
             );
-            f(&mut s.ac)
+            let r = f(&mut s.ac);
+            if s.ac.touched {
+                s.ac.touched = false;
+                words.touched.write_once(1);
+            }
+            let avail = s.ac.avail();
+            if avail != s.published_avail {
+                s.published_avail = avail;
+                words.avail.write_once(avail);
+            }
+            r
         })
     }
 
-    /// Replaces a CPU's array (the tuner's `do_ccupdate_local`), returning the old one.
+    /// `ac->touched` of a CPU array (its only copy is the peek word): read by
+    /// `cache_alloc_refill` with interrupts off and by `drain_array` with them on.
+    pub(crate) fn ac_touched(&self, ac: AcRef) -> bool {
+        self.cpu_words[ac.cpu][self.buffer(ac.generation)]
+            .touched
+            .read_once()
+            != 0
+    }
+
+    /// The peek words of CPU `cpu`'s array of generation `generation`.
+    pub(crate) fn ac_words(&self, ac: AcRef) -> &AcWords<P> {
+        &self.cpu_words[ac.cpu][self.buffer(ac.generation)]
+    }
+
+    /// Era A `do_ccupdate_local`: replaces a CPU's array in place, returning the old one.
     /// Needs that CPU's interrupts off.
     pub(crate) fn swap_cpu_array(&self, irq: &IrqOff<'_, P>, new: ArrayCache) -> ArrayCache {
-        self.cpu_slots[irq.cpu()].with_mut(|s| {
-            s.generation += 1;
-            std::mem::replace(&mut s.ac, new)
-        })
+        self.swap_in_place(irq.cpu(), new)
     }
 
-    /// Same, without the CPU's irq protection (`tune-frees-array-early`).
+    /// Same, without the CPU's irq protection (`tune-frees-array-early`, era A).
     pub(crate) fn swap_cpu_array_racy(
         &self,
         cpu: usize,
@@ -210,10 +314,59 @@ impl<P: Platform> KmemCache<P> {
                 self.name
             );
         }
-        self.cpu_slots[cpu].with_mut(|s| {
+        self.swap_in_place(cpu, new)
+    }
+
+    fn swap_in_place(&self, cpu: usize, new: ArrayCache) -> ArrayCache {
+        debug_assert_eq!(self.era, Era::A, "era B never replaces an array in place");
+        let words = &self.cpu_words[cpu][0];
+        self.cpu_slots[cpu][0].with_mut(|s| {
             s.generation += 1;
+            self.array_ptr[cpu].write_once(s.generation as usize);
+            s.published_avail = 0;
+            words.avail.write_once(0);
+            words.touched.write_once(0);
             std::mem::replace(&mut s.ac, new)
         })
+    }
+
+    /// Era B, first half of `__do_tune_cpucache`: fills the per-CPU area of generation
+    /// `generation` (not yet published, so no CPU can reach it) with a new empty array for
+    /// every CPU.
+    pub(crate) fn prepare_cpu_cache(&self, generation: u64, limit: usize, batchcount: usize) {
+        let b = self.buffer(generation);
+        for (slots, words) in self.cpu_slots.iter().zip(&self.cpu_words) {
+            slots[b].with_mut(|s| {
+                assert!(
+                    s.freed,
+                    "do_tune_cpucache: cache {} reuses a per-CPU area that is still live",
+                    self.name
+                );
+                s.ac = ArrayCache::new(limit, batchcount);
+                s.generation = generation;
+                s.freed = false;
+                s.published_avail = 0;
+            });
+            words[b].avail.write_once(0);
+            words[b].touched.write_once(0);
+        }
+    }
+
+    /// Era B: the entries of CPU `cpu`'s array of a retired generation (`per_cpu_ptr(prev,
+    /// cpu)`), read by the tuner after `kick_all_cpus_sync` without that CPU's token.
+    pub(crate) fn retired_entries(&self, cpu: usize, generation: u64) -> Vec<u64> {
+        self.cpu_slots[cpu][self.buffer(generation)].with(|s| {
+            assert_eq!(s.generation, generation, "retired array generation");
+            s.ac.entry.clone()
+        })
+    }
+
+    /// Era B `free_percpu(prev)`.
+    pub(crate) fn free_cpu_cache(&self, generation: u64) {
+        let b = self.buffer(generation);
+        for slots in &self.cpu_slots {
+            slots[b].with_mut(|s| s.freed = true);
+        }
     }
 
     /// Current tunables (read under `cache_chain_mutex` by slabinfo and the tuner).

@@ -4,14 +4,20 @@
 //! [`IrqOff`] token. Only its holder may touch CPU k's `array_cache`s, exactly the
 //! kernel's `check_irq_off()` rule. An interrupt handler bound to CPU k must take the same
 //! token, so it runs only while CPU k has interrupts enabled — for example inside a task's
-//! `cache_grow` irq-enable window. This over-approximates the kernel (any interleaving the
-//! kernel allows on that CPU is allowed here), which is what a model checker wants.
+//! `cache_grow` irq-enable window. Two process contexts bound to one CPU (a task and the
+//! reaper) run as separate model threads: where neither has interrupts off the model lets
+//! them interleave at every scheduling point, as a preemptible kernel may.
+//!
+//! The token is held exactly where the kernel has interrupts off, never longer: the
+//! kernel's unlocked peeks (docs/concurrency.md) happen without it, and functions that the
+//! kernel calls either way take an [`IrqState`].
 //!
 //! A [`Context`] is one kernel execution context: a task (which may migrate to another CPU
 //! across the irq window when its gfp mask allows blocking), an interrupt handler (bound
 //! to its CPU, never sleeps), the per-CPU reaper, or the tuner.
 
 use crate::machine::Machine;
+use crate::site::Site;
 use crate::sync::{Lock, Platform};
 use crate::trace::{EventKind, KFn};
 use std::collections::VecDeque;
@@ -51,6 +57,26 @@ impl<P: Platform> IrqOff<'_, P> {
     }
 }
 
+/// The irq state a function that the kernel calls both ways runs in (`slab_destroy`,
+/// `slabs_destroy`): with interrupts off on the context's CPU (the token proves it), or on.
+pub enum IrqState<'a, 'm, P: Platform> {
+    /// Interrupts off: nested work runs inside the caller's section.
+    Off(&'a IrqOff<'m, P>),
+    /// Interrupts on: nested work that needs them off (`kmem_cache_free` of an off-slab
+    /// descriptor) takes its own `local_irq_save` section.
+    On,
+}
+
+/// Where inside `cache_grow`'s irq-enable window a task may be moved to another CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrationPoint {
+    /// It slept in the page allocator: after `kmem_getpages`, before `alloc_slabmgmt`, so
+    /// the off-slab descriptor is allocated on the new CPU.
+    AfterGetpages,
+    /// At `local_irq_disable` closing the window (it was preempted just before).
+    WindowClose,
+}
+
 /// What kind of kernel execution context a [`Context`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContextKind {
@@ -71,7 +97,7 @@ pub struct Context<'m, P: Platform> {
     pub(crate) m: &'m Machine<P>,
     kind: ContextKind,
     cpu: usize,
-    migrations: VecDeque<usize>,
+    migrations: VecDeque<(MigrationPoint, usize)>,
     pub(crate) trace_id: u16,
     /// Nesting depth of `cache_grow` (off-slab descriptors allocate recursively).
     pub(crate) grow_depth: u32,
@@ -117,13 +143,43 @@ impl<'m, P: Platform> Context<'m, P> {
     }
 
     /// Plans migrations: at each irq-enable window the task resumes on the next CPU of
-    /// this list (the scheduler moved it while it slept). Only tasks migrate.
+    /// this list when the window closes (the scheduler moved it while it slept). Only
+    /// tasks migrate.
     pub fn plan_migrations(&mut self, cpus: impl IntoIterator<Item = usize>) {
-        assert_eq!(self.kind, ContextKind::Task, "only tasks migrate");
         for c in cpus {
-            assert!(c < self.m.cpus().len(), "migration to cpu{c}: no such CPU");
-            self.migrations.push_back(c);
+            self.plan_migration_at(MigrationPoint::WindowClose, c);
         }
+    }
+
+    /// Plans one migration at a given point of the next window that reaches it.
+    pub fn plan_migration_at(&mut self, at: MigrationPoint, cpu: usize) {
+        assert_eq!(self.kind, ContextKind::Task, "only tasks migrate");
+        assert!(cpu < self.m.cpus().len(), "migration to cpu{cpu}: no such CPU");
+        self.migrations.push_back((at, cpu));
+    }
+
+    /// A point inside the irq-enable window where the kernel may sleep: a planned
+    /// migration for this point moves the task now. Interrupts are on (no token).
+    pub(crate) fn may_sleep(&mut self, cache: u32, at: MigrationPoint) {
+        if at == MigrationPoint::AfterGetpages {
+            self.site(cache, Site::SleepAfterGetpages);
+        }
+        if self.kind == ContextKind::Task {
+            if let Some(&(p, next)) = self.migrations.front() {
+                if p == at {
+                    self.migrations.pop_front();
+                    self.cpu = next;
+                }
+            }
+        }
+    }
+
+    /// Records a concurrency point (coverage, and the trace for points that are not irq or
+    /// lock transitions).
+    #[inline]
+    pub(crate) fn site(&self, cache: u32, s: Site) {
+        self.m.cover_site(s);
+        self.trace(cache, EventKind::Site(s));
     }
 
     #[inline]
@@ -141,6 +197,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `local_irq_disable()` on the current CPU: blocks while another context of this CPU
     /// has interrupts off.
     pub fn local_irq_disable(&self) -> IrqOff<'m, P> {
+        self.m.cover_site(Site::IrqDisable);
         let g = self.m.cpus()[self.cpu].irq.lock();
         self.trace(u32::MAX, EventKind::IrqOff);
         IrqOff {
@@ -157,6 +214,7 @@ impl<'m, P: Platform> Context<'m, P> {
             self.cpu, irq.cpu
         );
         drop(irq);
+        self.m.cover_site(Site::IrqEnable);
         self.trace(u32::MAX, EventKind::IrqOn);
     }
 
@@ -164,16 +222,14 @@ impl<'m, P: Platform> Context<'m, P> {
     pub(crate) fn irq_window_open(&self, cache: u32, irq: IrqOff<'m, P>) {
         assert_eq!(irq.cpu, self.cpu);
         drop(irq);
+        self.m.cover_site(Site::GrowWindowOpen);
         self.trace(cache, EventKind::IrqWindowOpen);
     }
 
     /// Closes the window: interrupts off again — on whatever CPU the task now runs on.
     pub(crate) fn irq_window_close(&mut self, cache: u32) -> IrqOff<'m, P> {
-        if self.kind == ContextKind::Task {
-            if let Some(next) = self.migrations.pop_front() {
-                self.cpu = next;
-            }
-        }
+        self.may_sleep(cache, MigrationPoint::WindowClose);
+        self.m.cover_site(Site::GrowWindowClose);
         let g = self.m.cpus()[self.cpu].irq.lock();
         self.trace(
             cache,
@@ -190,8 +246,20 @@ impl<'m, P: Platform> Context<'m, P> {
     /// Takes another CPU's irq token: `on_each_cpu` running a function on CPU `cpu` with
     /// interrupts off (the tuner's IPI, the drain of `kmem_cache_shrink`), or the audit.
     pub(crate) fn irq_off_on(&self, cpu: usize) -> IrqOff<'m, P> {
+        self.site(u32::MAX, Site::OnEachCpu);
         let g = self.m.cpus()[cpu].irq.lock();
         IrqOff { cpu, _guard: g }
+    }
+
+    /// `kick_all_cpus_sync()` (era B): an empty IPI to every CPU, waiting for each to run
+    /// it. A CPU runs it at its next irq-enabled point, so when this returns no CPU is
+    /// still inside an irq-off section that began before the call. The model takes and
+    /// drops each CPU's token once. Process context, interrupts on.
+    pub(crate) fn kick_all_cpus_sync(&self, cache: u32) {
+        self.site(cache, Site::KickAllCpusSync);
+        for cpu in self.m.cpus() {
+            drop(cpu.irq.lock());
+        }
     }
 
     /// Whether CPU `cpu` has interrupts off right now (someone holds its token). Used by

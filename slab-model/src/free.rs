@@ -3,8 +3,8 @@
 //! `free_limit` destroyed) → `slab_destroy`.
 
 use crate::alloc::{with_lists, Access};
-use crate::cache::KmemCache;
-use crate::cpu::{Context, IrqOff};
+use crate::cache::{AcRef, KmemCache};
+use crate::cpu::{Context, IrqOff, IrqState};
 use crate::error::SlabError;
 use crate::machine::Owner;
 use crate::memory::PG_SLAB;
@@ -105,6 +105,9 @@ impl<'m, P: Platform> Context<'m, P> {
     /// remote node goes to this node's alien array for that node (`cache_free_alien`).
     pub(crate) fn __cache_free(&self, cachep: &KmemCache<P>, objp: u64, irq: &IrqOff<'m, P>) {
         self.m.cover(KFn::DunderCacheFree);
+        // Read once, before the alien check, and handed to cache_flusharray: in era B a
+        // tune may publish a new array meanwhile, and this section keeps using this one.
+        let ac = self.cpu_cache_get(cachep, irq);
         if self.m.numa() {
             let obj_node = {
                 let mem = self.m.mem();
@@ -116,10 +119,9 @@ impl<'m, P: Platform> Context<'m, P> {
                 return;
             }
         }
-        let ac = cachep.cpu_cache_get(irq);
         let full = cachep.ac(irq, ac, |a| a.avail() >= a.limit);
         if full {
-            self.cache_flusharray(cachep, irq);
+            self.cache_flusharray(cachep, ac, irq);
         }
         cachep.ac(irq, ac, |a| a.push(objp));
         self.trace(
@@ -136,10 +138,9 @@ impl<'m, P: Platform> Context<'m, P> {
     /// moves `batchcount` objects from the **bottom** of the array to the top of the
     /// node's shared array if it has room (at most the room), else `free_block`s them;
     /// then shifts the survivors down.
-    fn cache_flusharray(&self, cachep: &KmemCache<P>, irq: &IrqOff<'m, P>) {
+    fn cache_flusharray(&self, cachep: &KmemCache<P>, ac: AcRef, irq: &IrqOff<'m, P>) {
         let muts = self.m.mutations();
         self.enter(cachep.id, KFn::CacheFlusharray);
-        let ac = cachep.cpu_cache_get(irq);
         let (mut batchcount, avail) = cachep.ac(irq, ac, |a| (a.batchcount, a.avail()));
         assert!(
             batchcount > 0 && batchcount <= avail,
@@ -179,7 +180,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 self.trace(cachep.id, EventKind::LockReleased { node: node as u16 });
                 let doomed = self.free_block_racy(cachep, &objs, node);
                 for s in doomed {
-                    self.slab_destroy(cachep, s, irq);
+                    self.slab_destroy(cachep, s, IrqState::Off(irq));
                 }
                 cachep.ac(irq, ac, |a| a.take_bottom(batchcount, muts));
                 return;
@@ -187,15 +188,17 @@ impl<'m, P: Platform> Context<'m, P> {
             doomed = self.free_block(cachep, &objs, node, &Access::Locked(&lock));
         }
         // free_done:
-        self.destroy_doomed(cachep, doomed, lock, irq);
+        self.spin_unlock_slabs_destroy(cachep, doomed, lock, irq);
         self.trace(cachep.id, EventKind::LockReleased { node: node as u16 });
         cachep.ac(irq, ac, |a| a.take_bottom(batchcount, muts));
     }
 
-    /// Drops `list_lock` and destroys the slabs `free_block` gave up: era A destroys them
-    /// *inside* the locked section (as 2.6.x `free_block` did), era B after unlocking
-    /// (`slabs_destroy`, 2014).
-    pub(crate) fn destroy_doomed(
+    /// `spin_unlock(&n->list_lock)` with interrupts staying off, and the slabs
+    /// `free_block` gave up destroyed: era A inside the locked section (2.6.x `free_block`
+    /// destroyed as it went), era B after the unlock (`slabs_destroy`, 2014) — in both
+    /// with interrupts off, because the caller's irq-off section continues
+    /// (`cache_flusharray`, `do_drain`, `cache_free_alien`).
+    pub(crate) fn spin_unlock_slabs_destroy(
         &self,
         cachep: &KmemCache<P>,
         doomed: Vec<Slab>,
@@ -205,14 +208,44 @@ impl<'m, P: Platform> Context<'m, P> {
         match self.m.era() {
             Era::A => {
                 for s in doomed {
-                    self.slab_destroy(cachep, s, irq);
+                    self.slab_destroy(cachep, s, IrqState::Off(irq));
                 }
                 drop(lock);
             }
             Era::B => {
                 drop(lock);
                 for s in doomed {
-                    self.slab_destroy(cachep, s, irq);
+                    self.slab_destroy(cachep, s, IrqState::Off(irq));
+                }
+            }
+        }
+    }
+
+    /// `spin_unlock_irq(&n->list_lock)` and the doomed slabs destroyed: era A inside the
+    /// locked section with interrupts off; era B after the unlock **with interrupts on**
+    /// (`slabs_destroy` after `spin_unlock_irq`: `drain_array`, `do_tune_cpucache`,
+    /// `alloc_kmem_cache_node`), so an interrupt can run between the unlock and each
+    /// destruction, and an off-slab descriptor is freed in its own irq section.
+    pub(crate) fn spin_unlock_irq_slabs_destroy(
+        &self,
+        cachep: &KmemCache<P>,
+        doomed: Vec<Slab>,
+        lock: NodeLock<'_, P>,
+        irq: IrqOff<'m, P>,
+    ) {
+        match self.m.era() {
+            Era::A => {
+                for s in doomed {
+                    self.slab_destroy(cachep, s, IrqState::Off(&irq));
+                }
+                drop(lock);
+                self.local_irq_enable(irq);
+            }
+            Era::B => {
+                drop(lock);
+                self.local_irq_enable(irq);
+                for s in doomed {
+                    self.slab_destroy(cachep, s, IrqState::On);
                 }
             }
         }

@@ -3,7 +3,8 @@
 //! `kmem_freepages` for the failure path and `slab_destroy`.
 
 use crate::cache::KmemCache;
-use crate::cpu::{Context, ContextKind, IrqOff};
+use crate::cpu::{Context, ContextKind, IrqOff, IrqState, MigrationPoint};
+use crate::site::Site;
 use crate::geometry::DescriptorSource;
 use crate::gfp::Gfp;
 use crate::machine::Owner;
@@ -97,6 +98,11 @@ impl<'m, P: Platform> Context<'m, P> {
             let Some(pfn) = self.kmem_getpages(cachep, local_flags, nodeid) else {
                 break 'grow false;
             };
+            if irq.is_none() {
+                // The page allocator may have slept: the task can resume on another CPU,
+                // where alloc_slabmgmt's nested allocation then runs.
+                self.may_sleep(cachep.id, MigrationPoint::AfterGetpages);
+            }
             let mgmt_flags = Gfp(local_flags.0 & !Gfp::CONSTRAINT_MASK.0);
             let (slab, irq_back) =
                 self.alloc_slabmgmt(cachep, pfn, offset, mgmt_flags, nodeid, irq.take());
@@ -166,20 +172,20 @@ impl<'m, P: Platform> Context<'m, P> {
             SlabPageKind::Unreclaimable
         };
         let order = cachep.geo.gfporder;
+        // One zone->lock section: the page's node (page_to_nid) is read from the page
+        // itself in the kernel, not under a second lock.
+        self.m.cover_site(Site::ZoneLock);
         let got = {
             let mut zone = crate::sync::Lock::lock(&self.m.zone);
             zone.alloc_pages_node(nodeid, order, flags, Some(kind))
                 .unwrap_or_else(|e| {
                     panic!("kmem_getpages: page allocator rejected a valid request: {e}")
                 })
+                .map(|pfn| (pfn, zone.node_of_pfn(pfn).expect("allocated pfn has a node")))
         };
-        let Some(pfn) = got else {
+        let Some((pfn, node)) = got else {
             self.trace(cachep.id, EventKind::PageAllocFailed { order: order as u8 });
             return None;
-        };
-        let node = {
-            let zone = crate::sync::Lock::lock(&self.m.zone);
-            zone.node_of_pfn(pfn).expect("allocated pfn has a node")
         };
         let mut mem = self.m.mem();
         for i in 0..(1u64 << order) {
@@ -354,11 +360,18 @@ impl<'m, P: Platform> Context<'m, P> {
     }
 
     /// `slab_destroy(cachep, slabp)` (eras A, B): frees the slab's pages and, for an
-    /// off-slab cache, its descriptor back to the descriptor cache (`kmem_cache_free`,
-    /// a nested free with interrupts still off). Era A calls it inside `free_block`'s
-    /// locked section; era B after the lock is dropped (`slabs_destroy`).
-    pub(crate) fn slab_destroy(&self, cachep: &KmemCache<P>, slab: Slab, irq: &IrqOff<'m, P>) {
+    /// off-slab cache, its descriptor back to the descriptor cache with `kmem_cache_free`
+    /// (which saves and restores interrupts itself). The kernel calls it both ways: with
+    /// interrupts off inside 2.6.x `free_block` and from era B `slabs_destroy` after a
+    /// plain `spin_unlock`; with them on from `drain_freelist` (both eras) and from era B
+    /// `slabs_destroy` after `spin_unlock_irq`. The slab is already off every list, so no
+    /// lock is needed.
+    pub(crate) fn slab_destroy(&self, cachep: &KmemCache<P>, slab: Slab, irq: IrqState<'_, 'm, P>) {
         self.m.cover(KFn::SlabDestroy);
+        self.m.cover_site(match irq {
+            IrqState::Off(_) => Site::SlabDestroyIrqOff,
+            IrqState::On => Site::SlabDestroyIrqOn,
+        });
         self.trace(cachep.id, EventKind::SlabDestroyed { slab: slab.pfn });
         self.kmem_freepages(cachep, slab.pfn);
         if slab.mgmt_off_slab {
@@ -370,7 +383,15 @@ impl<'m, P: Platform> Context<'m, P> {
                     .expect("off-slab cache has a descriptor cache"),
             };
             self.m.shadow().remove(slab.mgmt_addr);
-            self.__cache_free(desc, slab.mgmt_addr, irq);
+            match irq {
+                IrqState::Off(i) => self.__cache_free(desc, slab.mgmt_addr, i),
+                IrqState::On => {
+                    // kmem_cache_free: local_irq_save / local_irq_restore of its own.
+                    let i = self.local_irq_disable();
+                    self.__cache_free(desc, slab.mgmt_addr, &i);
+                    self.local_irq_enable(i);
+                }
+            }
         }
     }
 }

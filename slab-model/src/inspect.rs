@@ -10,7 +10,7 @@ use crate::cache::KmemCache;
 use crate::cpu::{Context, ContextKind};
 use crate::machine::Machine;
 use crate::slab::SlabId;
-use crate::sync::{Lock, Platform, TrackedCell};
+use crate::sync::{Lock, PeekWord, Platform};
 use crate::trace::ListKind;
 
 /// One slab as seen on a node list.
@@ -116,9 +116,12 @@ impl<P: Platform> Machine<P> {
                 free_objects: l.free_objects,
                 free_limit: l.free_limit,
                 colour_next: l.colour_next,
-                shared: l.shared.clone(),
-                next_reap: l.next_reap,
-                free_touched: l.free_touched,
+                shared: l.shared.clone().map(|mut sh| {
+                    sh.touched = n.shared_touched(l.shared_id, "node_snapshot").read_once() != 0;
+                    sh
+                }),
+                next_reap: n.peek.next_reap.read_once() as u64,
+                free_touched: n.peek.free_touched.read_once() != 0,
             }
         })
     }
@@ -128,7 +131,9 @@ impl<P: Platform> Machine<P> {
     pub fn cpu_array_snapshot(&self, cachep: &KmemCache<P>, cpu: usize) -> ArrayCache {
         let ctx = Context::new(self, ContextKind::Task, 0, "inspect");
         let irq = ctx.irq_off_on(cpu);
-        let r = cachep.cpu_slots[cpu].with(|s| s.ac.clone());
+        let ac = cachep.current_ac(cpu);
+        let mut r = cachep.ac_racy(|_| false, ac, "cpu_array_snapshot", |a| a.clone());
+        r.touched = cachep.ac_touched(ac);
         drop(irq);
         r
     }

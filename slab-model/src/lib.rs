@@ -14,7 +14,7 @@
 //! * [`cache`], [`node`], [`array_cache`], [`slab`] — the data structures;
 //! * [`alloc`], [`grow`], [`free`], [`kmalloc`], [`tune`], [`reap`], [`shrink`] — the
 //!   algorithms;
-//! * [`audit`], [`slabinfo`], [`trace`], [`mutation`] — checking and reporting;
+//! * [`audit`], [`slabinfo`], [`trace`], [`site`], [`mutation`] — checking and reporting;
 //! * [`inspect`] — read-only snapshots of node lists and CPU arrays for tests.
 
 pub mod alien;
@@ -39,6 +39,7 @@ pub mod page_alloc;
 pub mod profile;
 pub mod reap;
 pub mod shrink;
+pub mod site;
 pub mod slab;
 pub mod slab_flags;
 pub mod slabinfo;
@@ -48,7 +49,7 @@ pub mod tune;
 
 pub use audit::{AuditReport, Violation};
 pub use cache::KmemCache;
-pub use cpu::{Context, ContextKind, IrqOff};
+pub use cpu::{Context, ContextKind, IrqOff, IrqState, MigrationPoint};
 pub use error::SlabError;
 pub use geometry::{CacheGeometry, CreateArgs, Tunables};
 pub use gfp::Gfp;

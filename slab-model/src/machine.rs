@@ -18,6 +18,7 @@ use crate::mutation::MutationSet;
 use crate::page_alloc::{BuddyAllocator, FaultInjection};
 use crate::profile::{ArchProfile, Era};
 use crate::sync::{AtomicCounter, Lock, Platform};
+use crate::site::Site;
 use crate::trace::{KFn, Trace};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -164,6 +165,8 @@ pub struct Machine<P: Platform> {
     /// Which kernel functions ran (a bit per [`KFn`]). Instrumentation, not kernel state:
     /// a host atomic, so it adds no scheduling point.
     coverage: std::sync::atomic::AtomicU64,
+    /// Which concurrency points ran (a bit per [`Site`]); host-side like `coverage`.
+    sites: std::sync::atomic::AtomicU64,
     /// Each CPU's `reap_node` rotor (`next_reap_node`): which remote node's alien array its
     /// reaper drains next. Touched only by that CPU's reaper.
     reap_node: Vec<std::sync::atomic::AtomicUsize>,
@@ -210,6 +213,7 @@ impl<P: Platform> Machine<P> {
             kmalloc_index: kmalloc_sizes::KmallocIndex::new(profile, config.era),
             jiffies: P::Counter::new(0),
             coverage: std::sync::atomic::AtomicU64::new(0),
+            sites: std::sync::atomic::AtomicU64::new(0),
             // init_reap_node: each CPU's rotor starts at the node after its own.
             reap_node: (0..profile.cpus)
                 .map(|c| {
@@ -371,6 +375,23 @@ impl<P: Platform> Machine<P> {
     pub(crate) fn cover(&self, f: KFn) {
         self.coverage
             .fetch_or(1 << f as u8, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Records that a concurrency point ran.
+    #[inline]
+    pub(crate) fn cover_site(&self, s: Site) {
+        self.sites
+            .fetch_or(1 << s as u8, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The concurrency points this machine's contexts passed so far.
+    pub fn sites(&self) -> Vec<Site> {
+        let bits = self.sites.load(std::sync::atomic::Ordering::Relaxed);
+        Site::ALL
+            .iter()
+            .copied()
+            .filter(|&s| bits & (1 << s as u8) != 0)
+            .collect()
     }
 
     /// `next_reap_node()` for `cpu`: returns the node to reap now and advances the rotor

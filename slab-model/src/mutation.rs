@@ -72,6 +72,79 @@ mutations! {
     CtorSkipped => "ctor-skipped",
     /// The kmalloc size-class lookup picks the class below the requested size.
     KmallocClassTooSmall => "kmalloc-class-too-small",
+    /// `drain_array` frees by the `avail` it peeked at with interrupts on instead of
+    /// re-reading it under `list_lock` (acting on a stale peek): an interrupt that popped
+    /// objects in between makes it free objects the array no longer holds.
+    DrainArrayStaleAvail => "drain-array-stale-avail",
+    /// `drain_freelist` trusts its unlocked `list_empty(&n->slabs_free)` and does not
+    /// re-check under the lock: another CPU that took the last free slab in between makes
+    /// it unlink the list head.
+    DrainFreelistNoRecheck => "drain-freelist-no-recheck",
+    /// **Fix** of a bug that shipped in era B (4.4): `drain_cpu_caches` drains `n->shared`
+    /// under `list_lock`, reading the pointer there (`drain_array_locked`, 4.7, "mm/slab:
+    /// fix the theoretical race by holding proper lock"). Without it 4.4's shrink, which
+    /// takes no `slab_mutex`, can drain a shared array a `/proc/slabinfo` write has just
+    /// replaced and freed.
+    FixShrinkSharedLocked => "fix-shrink-shared-locked",
+}
+
+/// Which direction a catalogue switch goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum SwitchKind {
+    /// Re-introduces a bug (historical or a classic slip) into a model that is correct.
+    Mutation,
+    /// Removes a bug that shipped in an era's kernel: the faithful model of that era
+    /// exhibits it; the switch applies the upstream fix.
+    Fix,
+}
+
+/// A bug that shipped in the kernel one era follows, and the upstream fix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ShippedBug {
+    /// The era whose faithful model has it.
+    pub era: crate::profile::Era,
+    /// Kernel versions that shipped it.
+    pub shipped_in: &'static str,
+    /// The version with the fix.
+    pub fixed_in: &'static str,
+    /// The fix: title and Message-ID.
+    pub fix: &'static str,
+    /// What a checker reports when it finds it (a substring of the failure).
+    pub symptom: &'static str,
+    /// The switch that applies the fix.
+    pub switch: Mutation,
+}
+
+/// Every shipped bug the faithful model exhibits.
+pub const SHIPPED_BUGS: &[ShippedBug] = &[ShippedBug {
+    era: crate::profile::Era::B,
+    shipped_in: "4.4 (the modelled 4.4.11) until 4.7",
+    fixed_in: "4.7",
+    fix: "mm/slab: fix the theoretical race by holding proper lock (Joonsoo Kim; Message-ID 1460436666-20462-2-git-send-email-iamjoonsoo.kim@lge.com)",
+    symptom: "shared array",
+    switch: Mutation::FixShrinkSharedLocked,
+}];
+
+impl Mutation {
+    /// Whether the switch adds a bug or removes a shipped one.
+    pub fn kind(self) -> SwitchKind {
+        if self.shipped_bug().is_some() {
+            SwitchKind::Fix
+        } else {
+            SwitchKind::Mutation
+        }
+    }
+    /// The shipped bug a fix switch removes.
+    pub fn shipped_bug(self) -> Option<&'static ShippedBug> {
+        SHIPPED_BUGS.iter().find(|b| b.switch == self)
+    }
+    /// The re-introducing mutations only (what detection matrices measure).
+    pub fn mutations() -> impl Iterator<Item = Mutation> {
+        Mutation::ALL
+            .iter()
+            .copied()
+            .filter(|m| m.kind() == SwitchKind::Mutation)
+    }
 }
 
 impl fmt::Display for Mutation {
@@ -105,6 +178,18 @@ impl MutationSet {
     /// Adds a mutation.
     pub fn with(self, m: Mutation) -> Self {
         MutationSet(self.0 | 1 << m as u8)
+    }
+    /// Both sets' switches.
+    pub fn union(self, other: MutationSet) -> Self {
+        MutationSet(self.0 | other.0)
+    }
+    /// The fix switches of every bug that shipped in `era` (empty for an era without
+    /// one): the baseline against which re-introducing mutations are measured.
+    pub fn shipped_fixes(era: crate::profile::Era) -> Self {
+        SHIPPED_BUGS
+            .iter()
+            .filter(|b| b.era == era)
+            .fold(MutationSet::NONE, |s, b| s.with(b.switch))
     }
     /// Is `m` on?
     #[inline]

@@ -8,11 +8,22 @@
 //! irq-safe: it is also taken from interrupt context, so holding it with interrupts on
 //! could deadlock against an interrupt on the same CPU). Mutations that model a missing
 //! lock go through [`KmemCacheNode::lists_racy`], which the backends check.
+//!
+//! The few node fields the kernel reads without `list_lock` on purpose (`n->shared` and
+//! its `avail` / `touched`, `free_objects`, `free_limit`, the emptiness of the lists, and
+//! the reaper's `next_reap` and `free_touched`) are also kept in [`PeekWord`]s outside the
+//! cell: every locked section publishes what it changed when it ends, and the unlocked
+//! readers read only the words. Those reads are scheduling points but never races.
 
 use crate::array_cache::ArrayCache;
 use crate::cpu::IrqOff;
 use crate::slab::SlabSet;
-use crate::sync::{Lock, Platform, TrackedCell};
+use crate::sync::{Lock, PeekWord, Platform, TrackedCell};
+
+/// How many shared arrays of one node the peek words remember: enough for a racy reader
+/// that read `n->shared` just before a tune to still find the words of the array it read
+/// (a reader older than that is reported as a use-after-free of a long-freed array).
+pub const SHARED_RING: usize = 4;
 
 /// Everything `list_lock` protects.
 #[derive(Clone, Debug)]
@@ -25,12 +36,93 @@ pub struct NodeLists {
     pub free_limit: usize,
     /// `colour_next`: colour of the next slab `cache_grow` creates on this node.
     pub colour_next: usize,
-    /// `shared`: the node's shared array (absent when the shared factor is 0).
+    /// `shared`: the node's shared array (absent when the shared factor is 0). Its
+    /// `touched` field is only a "set" request, published to the array's peek word when
+    /// the locked section ends (the word is the flag: `drain_array` clears it unlocked).
     pub shared: Option<ArrayCache>,
-    /// `next_reap` in jiffies: the node part of `cache_reap` runs only after it.
-    pub next_reap: u64,
-    /// `free_touched`: an allocation dipped into `slabs_free` since the last reap.
+    /// The pointer value of `n->shared`: a new id for every array `alloc_kmemlist`
+    /// installs (0 = none yet).
+    pub shared_id: u64,
+    /// The last pointer value handed out (ids are never reused).
+    shared_seq: u64,
+    /// An allocation dipped into `slabs_free` during this locked section (`free_touched =
+    /// 1`); published to the node's `free_touched` word, which the reaper reads and clears
+    /// without the lock.
     pub free_touched: bool,
+    published: Published,
+}
+
+/// What the peek words hold, so a locked section writes only the words it changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Published {
+    free_objects: usize,
+    free_limit: usize,
+    slabs_free: bool,
+    slabs_inuse: bool,
+    shared_id: u64,
+    shared_avail: usize,
+}
+
+impl NodeLists {
+    /// Empty lists with `free_limit` and a shared array (`kmem_list3_init` +
+    /// `alloc_kmemlist`'s first install).
+    pub fn new(free_limit: usize, shared: Option<ArrayCache>) -> Self {
+        NodeLists {
+            slabs: SlabSet::default(),
+            free_objects: 0,
+            free_limit,
+            colour_next: 0,
+            shared_id: shared.is_some() as u64,
+            shared_seq: 1,
+            shared,
+            free_touched: false,
+            published: Published::default(),
+        }
+    }
+
+    /// Installs a new shared array (`n->shared = new_shared`, under `list_lock`),
+    /// returning the old one and its pointer value.
+    pub(crate) fn replace_shared(&mut self, new: Option<ArrayCache>) -> (u64, Option<ArrayCache>) {
+        let old_id = self.shared_id;
+        self.shared_id = if new.is_some() {
+            self.shared_seq += 1;
+            self.shared_seq
+        } else {
+            0
+        };
+        (old_id, std::mem::replace(&mut self.shared, new))
+    }
+}
+
+/// The words of one shared array that are read without `list_lock`.
+pub(crate) struct SharedWords<P: Platform> {
+    /// Which array (pointer value) the words belong to.
+    id: P::Word,
+    /// `avail`.
+    avail: P::Word,
+    /// `touched` (its only copy).
+    pub(crate) touched: P::Word,
+    /// `kfree(shared)` ran.
+    freed: P::Word,
+}
+
+/// The node fields the kernel reads — and for `next_reap`, `free_touched` and the arrays'
+/// `touched`, also writes — without `list_lock` (docs/concurrency.md, "unlocked reads").
+/// Locked sections publish their changes here when they end ([`KmemCacheNode::lists`]).
+pub(crate) struct NodePeek<P: Platform> {
+    /// `n->shared` as a pointer value (0 = NULL).
+    shared_ptr: P::Word,
+    shared: [SharedWords<P>; SHARED_RING],
+    free_objects: P::Word,
+    free_limit: P::Word,
+    /// `!list_empty(&n->slabs_free)`.
+    slabs_free: P::Word,
+    /// `!list_empty(&n->slabs_full) || !list_empty(&n->slabs_partial)`.
+    slabs_inuse: P::Word,
+    /// `next_reap` in jiffies (its only copy: only `cache_reap` reads or writes it).
+    pub(crate) next_reap: P::Word,
+    /// `free_touched` (its only copy).
+    pub(crate) free_touched: P::Word,
 }
 
 /// `struct kmem_list3` / `struct kmem_cache_node` of one cache on one node.
@@ -38,8 +130,10 @@ pub struct KmemCacheNode<P: Platform> {
     /// Node id.
     pub node: usize,
     cache: u32,
+    cache_name: String,
     list_lock: P::Mutex<()>,
     lists: P::Cell<NodeLists>,
+    pub(crate) peek: NodePeek<P>,
     /// `alien[]`: one array per *remote* node (`None` for this node, or when alien caches
     /// are off), each behind its own lock (era A: the `array_cache` spinlock; era B:
     /// `struct alien_cache`). Not protected by `list_lock`.
@@ -64,15 +158,36 @@ impl<P: Platform> KmemCacheNode<P> {
     /// A node structure with empty lists.
     pub fn new(
         cache: u32,
+        cache_name: &str,
         node: usize,
-        lists: NodeLists,
+        mut lists: NodeLists,
+        next_reap: u64,
         alien: Vec<Option<crate::alien::AlienCache<P>>>,
     ) -> Self {
+        let w = |v: usize| P::Word::new(v);
+        let peek = NodePeek {
+            shared_ptr: w(0),
+            shared: std::array::from_fn(|_| SharedWords {
+                id: w(0),
+                avail: w(0),
+                touched: w(0),
+                freed: w(0),
+            }),
+            free_objects: w(0),
+            free_limit: w(0),
+            slabs_free: w(0),
+            slabs_inuse: w(0),
+            next_reap: w(next_reap as usize),
+            free_touched: w(0),
+        };
+        publish(&peek, &mut lists);
         KmemCacheNode {
             node,
             cache,
+            cache_name: cache_name.to_string(),
             list_lock: P::Mutex::new(()),
             lists: P::Cell::new(lists),
+            peek,
             alien,
         }
     }
@@ -87,15 +202,6 @@ impl<P: Platform> KmemCacheNode<P> {
         }
     }
 
-    /// `spin_trylock`.
-    pub fn spin_trylock<'a>(&'a self, _irq: &IrqOff<'_, P>) -> Option<NodeLock<'a, P>> {
-        self.list_lock.try_lock().map(|g| NodeLock {
-            node: self.node,
-            cache: self.cache,
-            _guard: g,
-        })
-    }
-
     /// The protected data, under its lock (`check_spinlock_acquired_node`).
     #[inline]
     pub fn lists<R>(&self, lock: &NodeLock<'_, P>, f: impl FnOnce(&mut NodeLists) -> R) -> R {
@@ -107,7 +213,11 @@ impl<P: Platform> KmemCacheNode<P> {
             self.node,
             self.cache
         );
-        self.lists.with_mut(f)
+        self.lists.with_mut(|l| {
+            let r = f(l);
+            publish(&self.peek, l);
+            r
+        })
     }
 
     /// The protected data *without* the lock: only mutations use this, to model a kernel
@@ -126,6 +236,146 @@ impl<P: Platform> KmemCacheNode<P> {
                 ),
             }
         }
-        self.lists.with_mut(f)
+        self.lists.with_mut(|l| {
+            let r = f(l);
+            publish(&self.peek, l);
+            r
+        })
     }
+
+    /// `READ_ONCE(n->shared)`: the shared array's pointer value, without the lock.
+    pub(crate) fn peek_shared_ptr(&self) -> u64 {
+        self.peek.shared_ptr.read_once() as u64
+    }
+
+    fn shared_words(&self, id: u64, what: &str) -> &SharedWords<P> {
+        let w = &self.peek.shared[(id as usize) % SHARED_RING];
+        let freed = w.freed.read_once() != 0;
+        if w.id.read_once() as u64 != id || freed {
+            panic!(
+                "use-after-free: {what} reads shared array #{id} of node{} of cache {} after do_tune_cpucache replaced and freed it",
+                self.node, self.cache_name
+            );
+        }
+        w
+    }
+
+    /// `ac->avail` of the shared array `id` (a pointer read earlier), unlocked.
+    pub(crate) fn peek_shared_avail(&self, id: u64, what: &str) -> usize {
+        self.shared_words(id, what).avail.read_once()
+    }
+
+    /// The `touched` word of the shared array `id`, unlocked.
+    pub(crate) fn shared_touched(&self, id: u64, what: &str) -> &P::Word {
+        &self.shared_words(id, what).touched
+    }
+
+    /// `kfree(shared)` of a replaced shared array: later peeks through a stale pointer
+    /// are use-after-free.
+    pub(crate) fn kfree_shared(&self, id: u64) {
+        if id != 0 {
+            self.peek.shared[(id as usize) % SHARED_RING]
+                .freed
+                .write_once(1);
+        }
+    }
+
+    /// `n->free_objects`, unlocked.
+    pub(crate) fn peek_free_objects(&self) -> usize {
+        self.peek.free_objects.read_once()
+    }
+    /// `n->free_limit`, unlocked.
+    pub(crate) fn peek_free_limit(&self) -> usize {
+        self.peek.free_limit.read_once()
+    }
+    /// `!list_empty(&n->slabs_free)`, unlocked.
+    pub(crate) fn peek_slabs_free(&self) -> bool {
+        self.peek.slabs_free.read_once() != 0
+    }
+    /// `!list_empty(&n->slabs_full) || !list_empty(&n->slabs_partial)`, unlocked.
+    pub(crate) fn peek_slabs_inuse(&self) -> bool {
+        self.peek.slabs_inuse.read_once() != 0
+    }
+
+    /// The shared array `id` under the lock: a pointer read before a tune replaced the
+    /// array reaches memory the tuner has drained (and perhaps freed) — the 4.4 shrink
+    /// race. Returns `None` for a NULL pointer.
+    pub(crate) fn shared_at<'l>(
+        &self,
+        l: &'l mut NodeLists,
+        id: u64,
+        what: &str,
+    ) -> Option<&'l mut ArrayCache> {
+        if id == 0 {
+            return None;
+        }
+        if l.shared_id != id {
+            let freed = self.peek.shared[(id as usize) % SHARED_RING]
+                .freed
+                .read_once()
+                != 0;
+            panic!(
+                "use-after-free: {what} drains shared array #{id} of node{} of cache {}, which do_tune_cpucache replaced by #{} and {} (its objects were already given back by free_block)",
+                self.node,
+                self.cache_name,
+                l.shared_id,
+                if freed { "kfree'd" } else { "is about to kfree" }
+            );
+        }
+        l.shared.as_mut()
+    }
+
+}
+
+/// Brings the peek words up to date at the end of a locked section (only the changed
+/// ones are written, so an unchanged section adds no scheduling point).
+fn publish<P: Platform>(peek: &NodePeek<P>, l: &mut NodeLists) {
+    let now = Published {
+        free_objects: l.free_objects,
+        free_limit: l.free_limit,
+        slabs_free: !l.slabs.free.is_empty(),
+        slabs_inuse: !l.slabs.full.is_empty() || !l.slabs.partial.is_empty(),
+        shared_id: l.shared_id,
+        shared_avail: l.shared.as_ref().map_or(0, |s| s.avail()),
+    };
+    let was = l.published;
+    if now.shared_id != was.shared_id {
+        if now.shared_id != 0 {
+            let w = &peek.shared[(now.shared_id as usize) % SHARED_RING];
+            w.id.write_once(now.shared_id as usize);
+            w.avail.write_once(now.shared_avail);
+            w.touched.write_once(0);
+            w.freed.write_once(0);
+        }
+        peek.shared_ptr.write_once(now.shared_id as usize);
+    } else if now.shared_avail != was.shared_avail && now.shared_id != 0 {
+        peek.shared[(now.shared_id as usize) % SHARED_RING]
+            .avail
+            .write_once(now.shared_avail);
+    }
+    if let Some(sh) = l.shared.as_mut() {
+        if sh.touched {
+            sh.touched = false;
+            peek.shared[(now.shared_id as usize) % SHARED_RING]
+                .touched
+                .write_once(1);
+        }
+    }
+    if l.free_touched {
+        l.free_touched = false;
+        peek.free_touched.write_once(1);
+    }
+    if now.free_objects != was.free_objects {
+        peek.free_objects.write_once(now.free_objects);
+    }
+    if now.free_limit != was.free_limit {
+        peek.free_limit.write_once(now.free_limit);
+    }
+    if now.slabs_free != was.slabs_free {
+        peek.slabs_free.write_once(now.slabs_free as usize);
+    }
+    if now.slabs_inuse != was.slabs_inuse {
+        peek.slabs_inuse.write_once(now.slabs_inuse as usize);
+    }
+    l.published = now;
 }

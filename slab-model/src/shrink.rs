@@ -5,74 +5,101 @@ use crate::cache::KmemCache;
 use crate::cpu::Context;
 use crate::error::SlabError;
 use crate::mutation::Mutation;
+use crate::profile::Era;
+use crate::site::Site;
 use crate::sync::{Lock, Platform};
 use crate::trace::KFn;
 
 impl<'m, P: Platform> Context<'m, P> {
-    /// `kmem_cache_shrink(cachep)` (eras A, B), under `cache_chain_mutex`: drains every
-    /// CPU array and every shared array back into the slabs, then destroys every free
-    /// slab. Returns `true` (the kernel's 1) when full or partial slabs remain.
+    /// `kmem_cache_shrink(cachep)`: drains every CPU array, alien array and shared array
+    /// back into the slabs, then destroys every free slab. Returns `true` (the kernel's 1)
+    /// when full or partial slabs remain. Era A holds `cache_chain_mutex` throughout
+    /// (mm/slab.c v2.6.24); era B takes **no** `slab_mutex` (mm/slab_common.c v4.4:
+    /// only `get_online_cpus` / `get_online_mems`, which the model has no hot-plug to
+    /// exclude), so its unlocked `n->shared` drain races a `/proc/slabinfo` write — the
+    /// race 4.7 fixed (`fix-shrink-shared-locked`).
     pub fn kmem_cache_shrink(&mut self, cachep: &KmemCache<P>) -> Result<bool, SlabError> {
         if cachep.is_destroyed() {
             return Err(SlabError::CacheDestroyed(cachep.name.clone()));
         }
         self.enter(cachep.id, KFn::KmemCacheShrink);
-        let chain = self.m.chain.lock();
-        let r = self.__cache_shrink(cachep);
-        drop(chain);
+        let r = match self.m.era() {
+            Era::A => {
+                self.m.cover_site(Site::ChainMutex);
+                let chain = self.m.chain.lock();
+                let r = self.__cache_shrink(cachep);
+                drop(chain);
+                r
+            }
+            Era::B => self.__cache_shrink(cachep),
+        };
         self.m.audit_after_op();
         Ok(r)
     }
 
-    /// `__cache_shrink` (eras A, B): `drain_cpu_caches`, then `drain_freelist` of every
-    /// node with `free_objects` as the slab count (an over-estimate that means "all").
+    /// `__cache_shrink` (era A) / `__kmem_cache_shrink` (era B), interrupts on:
+    /// `drain_cpu_caches`, then per node `drain_freelist` with a slab count read without
+    /// `list_lock` (era A passes `free_objects` itself, an over-estimate; era B
+    /// `slabs_tofree`, `free_objects` rounded up to slabs), then the unlocked
+    /// `list_empty` of `slabs_full` and `slabs_partial` for the result.
     pub(crate) fn __cache_shrink(&self, cachep: &KmemCache<P>) -> bool {
         self.enter(cachep.id, KFn::DunderCacheShrink);
         self.drain_cpu_caches(cachep);
         let mut remain = false;
         for node in 0..self.m.nodes() {
             let n = &cachep.nodes[node];
-            let tofree = {
-                let irq = self.local_irq_disable();
-                let lock = n.spin_lock(&irq);
-                n.lists(&lock, |l| l.free_objects)
+            self.site(cachep.id, Site::PeekFreeObjects);
+            let free_objects = n.peek_free_objects();
+            let tofree = match self.m.era() {
+                Era::A => free_objects,
+                Era::B => free_objects.div_ceil(cachep.num()),
             };
             self.drain_freelist(cachep, node, tofree);
-            let irq = self.local_irq_disable();
-            let lock = n.spin_lock(&irq);
-            remain |= n.lists(&lock, |l| {
-                !l.slabs.full.is_empty() || !l.slabs.partial.is_empty()
-            });
+            self.site(cachep.id, Site::PeekSlabsInuse);
+            remain |= n.peek_slabs_inuse();
         }
         remain
     }
 
-    /// `drain_cpu_caches` (eras A, B): on each CPU with interrupts off there
-    /// (`on_each_cpu(do_drain)`), `free_block` its whole array; then drain every node's
-    /// alien arrays (all nodes first: an alien drain refills a remote shared array); then
-    /// force-drain every node's shared array.
+    /// `drain_cpu_caches` (eras A, B): `on_each_cpu(do_drain)` — on each CPU with its
+    /// interrupts off, `free_block` its whole array under the node lock (`spin_lock`),
+    /// destroy emptied slabs (still irq-off), `ac->avail = 0`; then, interrupts on, every
+    /// node's alien arrays (all nodes first: an alien drain refills a remote shared array,
+    /// B.9); then every node's shared array, forced — through the unlocked `n->shared`
+    /// read of 2.6.24 and 4.4, or under `list_lock` with `fix-shrink-shared-locked` (4.7).
     pub(crate) fn drain_cpu_caches(&self, cachep: &KmemCache<P>) {
         let m = self.m;
         self.enter(cachep.id, KFn::DrainCpuCaches);
         for cpu in 0..m.cpus().len() {
+            // do_drain, run by the IPI on `cpu`.
             let irq = self.irq_off_on(cpu);
             let node = m.cpus()[cpu].node;
             let ac = cachep.cpu_cache_get(&irq);
-            let objs = cachep.ac(&irq, ac, |a| std::mem::take(&mut a.entry));
-            if objs.is_empty() {
-                continue;
+            if m.era() == Era::B {
+                self.site(cachep.id, Site::ReadCpuCache);
             }
+            let objs = cachep.ac(&irq, ac, |a| a.entry.clone());
             let lock = cachep.nodes[node].spin_lock(&irq);
-            let doomed = self.free_block(cachep, &objs, node, &Access::Locked(&lock));
-            self.destroy_doomed(cachep, doomed, lock, &irq);
+            let doomed = if objs.is_empty() {
+                Vec::new()
+            } else {
+                self.free_block(cachep, &objs, node, &Access::Locked(&lock))
+            };
+            self.spin_unlock_slabs_destroy(cachep, doomed, lock, &irq);
+            cachep.ac(&irq, ac, |a| a.entry.clear());
         }
-        // Aliens of every node before any shared array (kernel-facts §A.10): an alien
-        // drain refills the remote shared array.
+        // Aliens of every node before any shared array ("slab: Fix kmem_cache_destroy() on
+        // NUMA", 2.6.17): an alien drain refills the remote shared array.
         for node in 0..m.nodes() {
             self.drain_alien_cache(cachep, node);
         }
+        let fixed = m.mutations().has(Mutation::FixShrinkSharedLocked);
         for node in 0..m.nodes() {
-            self.drain_shared_array(cachep, node, true);
+            if fixed {
+                self.drain_shared_array_locked(cachep, node);
+            } else {
+                self.drain_shared_array_for(cachep, node, true, "kmem_cache_shrink");
+            }
         }
     }
 
@@ -95,6 +122,9 @@ impl<'m, P: Platform> Context<'m, P> {
             });
         }
         self.enter(cachep.id, KFn::KmemCacheDestroy);
+        // Both eras hold the chain mutex here (era B: slab_common's kmem_cache_destroy
+        // takes slab_mutex around __kmem_cache_shutdown).
+        m.cover_site(Site::ChainMutex);
         let mut chain = m.chain.lock();
         let pos = chain
             .ids

@@ -225,6 +225,9 @@ impl fmt::Display for KFn {
 pub enum EventKind {
     /// A model function was entered.
     Enter(KFn),
+    /// A concurrency point other than an irq or lock transition: an unlocked read, an
+    /// IPI, a publish, a kick, a sleep in the page allocator.
+    Site(crate::site::Site),
     /// `local_irq_disable` on the context's CPU.
     IrqOff,
     /// `local_irq_enable`.
@@ -274,6 +277,7 @@ impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EventKind::Enter(func) => write!(f, "{func}()"),
+            EventKind::Site(s) => write!(f, "{s}"),
             EventKind::IrqOff => f.write_str("local_irq_disable"),
             EventKind::IrqOn => f.write_str("local_irq_enable"),
             EventKind::IrqWindowOpen => f.write_str("irq window OPEN (may sleep/migrate)"),

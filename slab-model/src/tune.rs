@@ -7,7 +7,9 @@ use crate::cpu::Context;
 use crate::error::SlabError;
 use crate::geometry::Tunables;
 use crate::mutation::Mutation;
-use crate::sync::{Lock, Platform, TrackedCell};
+use crate::profile::Era;
+use crate::site::Site;
+use crate::sync::{Lock, PeekWord, Platform, TrackedCell};
 use crate::trace::KFn;
 
 /// Longest `/proc/slabinfo` write the kernel accepts (`MAX_SLABINFO_WRITE`).
@@ -75,16 +77,21 @@ impl<'m, P: Platform> Context<'m, P> {
         Ok(())
     }
 
-    /// `do_tune_cpucache(cachep, limit, batchcount, shared)` (eras A, B), under
-    /// `cache_chain_mutex`:
-    /// 1. a new empty array per CPU, installed on each CPU with interrupts off there
-    ///    (era A `on_each_cpu(do_ccupdate_local)`; era B swaps `cpu_cache` and
-    ///    `kick_all_cpus_sync()`s — both mean no CPU is still inside an irq-off section
-    ///    using the old array when it is drained);
+    /// `do_tune_cpucache(cachep, limit, batchcount, shared)` (era A) /
+    /// `__do_tune_cpucache` (era B), under `cache_chain_mutex` / `slab_mutex`, process
+    /// context with interrupts on:
+    /// 1. new empty per-CPU arrays are installed —
+    ///    * era A: `on_each_cpu(do_ccupdate_local)`: each CPU swaps its own
+    ///      `array[cpu]` pointer with its interrupts off, so no CPU can be using the old
+    ///      array afterwards;
+    ///    * era B: one `cachep->cpu_cache = cpu_cache` publish, then
+    ///      `kick_all_cpus_sync()`. Until the kick returns, a CPU inside an irq-off section
+    ///      keeps using the array it read before the publish (and one section may read
+    ///      both); the kick waits for every CPU to pass an irq-enabled point;
     /// 2. the cache's tunables are set;
-    /// 3. each old array is `free_block`ed under its node's `list_lock`;
-    /// 4. `alloc_kmemlist`: per node a new shared array of `shared * batchcount`
-    ///    replaces the old one (whose objects are freed) and `free_limit` is recomputed.
+    /// 3. each old array is `free_block`ed under its node's `spin_lock_irq`, emptied slabs
+    ///    destroyed per era ([`Self::spin_unlock_irq_slabs_destroy`]), the arrays freed;
+    /// 4. `alloc_kmemlist` / `alloc_kmem_cache_node`.
     pub fn do_tune_cpucache(
         &mut self,
         cachep: &KmemCache<P>,
@@ -94,57 +101,103 @@ impl<'m, P: Platform> Context<'m, P> {
     ) {
         let m = self.m;
         let muts = m.mutations();
+        m.cover_site(Site::ChainMutex);
         let _chain = m.chain.lock();
         self.enter(cachep.id, KFn::DoTuneCpucache);
         let cpus = m.cpus().len();
-        let mut old = Vec::with_capacity(cpus);
-        for cpu in 0..cpus {
-            let new = ArrayCache::new(limit, batchcount);
-            if muts.has(Mutation::TuneFreesArrayEarly) {
-                // The slip: replace and drain the old array without waiting for the CPU to
-                // leave its irq-off section.
-                let held = self.cpu_irq_held(cpu);
-                old.push(cachep.swap_cpu_array_racy(cpu, held, new));
-            } else {
-                let irq = self.irq_off_on(cpu);
-                old.push(cachep.swap_cpu_array(&irq, new));
-            }
-        }
         let t = Tunables {
             limit,
             batchcount,
             shared,
         };
-        cachep.tunables.with_mut(|x| *x = t);
-        for (cpu, ccold) in old.into_iter().enumerate() {
-            if ccold.entry.is_empty() {
-                continue;
-            }
-            let node = m.cpus()[cpu].node;
-            let irq = self.local_irq_disable();
-            let lock = cachep.nodes[node].spin_lock(&irq);
-            let doomed = self.free_block(cachep, &ccold.entry, node, &Access::Locked(&lock));
-            self.destroy_doomed(cachep, doomed, lock, &irq);
-            self.local_irq_enable(irq);
-        }
-        // alloc_kmemlist
-        for node in 0..m.nodes() {
-            let new_shared = (shared > 0).then(|| ArrayCache::new(shared * batchcount, BAADF00D));
-            let irq = self.local_irq_disable();
-            let n = &cachep.nodes[node];
-            let lock = n.spin_lock(&irq);
-            let old_shared = n.lists(&lock, |l| {
-                l.free_limit = crate::geometry::free_limit(m.profile(), node, &t, cachep.num());
-                std::mem::replace(&mut l.shared, new_shared)
-            });
-            let doomed = match old_shared {
-                Some(s) if !s.entry.is_empty() => {
-                    self.free_block(cachep, &s.entry, node, &Access::Locked(&lock))
+        match m.era() {
+            Era::A => {
+                let mut old = Vec::with_capacity(cpus);
+                for cpu in 0..cpus {
+                    let new = ArrayCache::new(limit, batchcount);
+                    if muts.has(Mutation::TuneFreesArrayEarly) {
+                        // The slip: replace and drain the old array without waiting for
+                        // the CPU to leave its irq-off section.
+                        let held = self.cpu_irq_held(cpu);
+                        old.push(cachep.swap_cpu_array_racy(cpu, held, new));
+                    } else {
+                        let irq = self.irq_off_on(cpu);
+                        old.push(cachep.swap_cpu_array(&irq, new));
+                    }
                 }
-                _ => Vec::new(),
+                cachep.tunables.with_mut(|x| *x = t);
+                for (cpu, ccold) in old.into_iter().enumerate() {
+                    self.free_block_old_array(cachep, cpu, &ccold.entry);
+                }
+            }
+            Era::B => {
+                let prev = cachep.cpu_cache.read_once() as u64;
+                let next = prev + 1;
+                cachep.prepare_cpu_cache(next, limit, batchcount);
+                self.site(cachep.id, Site::PublishCpuCache);
+                cachep.cpu_cache.publish(next as usize);
+                if !muts.has(Mutation::TuneFreesArrayEarly) {
+                    self.kick_all_cpus_sync(cachep.id);
+                }
+                cachep.tunables.with_mut(|x| *x = t);
+                for cpu in 0..cpus {
+                    let entries = cachep.retired_entries(cpu, prev);
+                    self.free_block_old_array(cachep, cpu, &entries);
+                }
+                // free_percpu(prev)
+                cachep.free_cpu_cache(prev);
+            }
+        }
+        self.alloc_kmemlist(cachep, &t);
+    }
+
+    /// Step 3 of the tune for one CPU's old array: `spin_lock_irq(&n->list_lock)`,
+    /// `free_block(ac->entry, ac->avail)`, `spin_unlock_irq`, destruction per era. The
+    /// lock is taken even for an empty array, as in the kernel.
+    fn free_block_old_array(&self, cachep: &KmemCache<P>, cpu: usize, entries: &[u64]) {
+        let node = self.m.cpus()[cpu].node;
+        let irq = self.local_irq_disable();
+        let lock = cachep.nodes[node].spin_lock(&irq);
+        let doomed = if entries.is_empty() {
+            Vec::new()
+        } else {
+            self.free_block(cachep, entries, node, &Access::Locked(&lock))
+        };
+        self.spin_unlock_irq_slabs_destroy(cachep, doomed, lock, irq);
+    }
+
+    /// `alloc_kmemlist` (era A) / `alloc_kmem_cache_node` (era B) for a live cache: per
+    /// node a new shared array of `shared × batchcount`; `shared = n->shared` is read
+    /// without the lock (the tuner is its only writer); then under `spin_lock_irq` the old
+    /// array's objects are `free_block`ed — with the **old** `free_limit` — and only then
+    /// `n->shared` and `free_limit` are replaced; `spin_unlock_irq`, emptied slabs
+    /// destroyed per era, `kfree(shared)`. The old array's `avail` is not cleared: a
+    /// reader holding the old pointer still sees its objects.
+    fn alloc_kmemlist(&self, cachep: &KmemCache<P>, t: &Tunables) {
+        let m = self.m;
+        for node in 0..m.nodes() {
+            let new_shared =
+                (t.shared > 0).then(|| ArrayCache::new(t.shared * t.batchcount, BAADF00D));
+            let n = &cachep.nodes[node];
+            let old_id = n.peek_shared_ptr();
+            let irq = self.local_irq_disable();
+            let lock = n.spin_lock(&irq);
+            let old_entries = n.lists(&lock, |l| {
+                assert_eq!(l.shared_id, old_id, "alloc_kmemlist: n->shared changed under the tuner");
+                l.shared.as_ref().map(|s| s.entry.clone()).unwrap_or_default()
+            });
+            let doomed = if old_entries.is_empty() {
+                Vec::new()
+            } else {
+                self.free_block(cachep, &old_entries, node, &Access::Locked(&lock))
             };
-            self.destroy_doomed(cachep, doomed, lock, &irq);
-            self.local_irq_enable(irq);
+            let free_limit = crate::geometry::free_limit(m.profile(), node, t, cachep.num());
+            n.lists(&lock, |l| {
+                l.replace_shared(new_shared);
+                l.free_limit = free_limit;
+            });
+            self.spin_unlock_irq_slabs_destroy(cachep, doomed, lock, irq);
+            n.kfree_shared(old_id);
         }
     }
 }

@@ -95,15 +95,24 @@ pub fn explore_with(
 
 impl std::fmt::Display for LoomReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use slab_model::mutation::SwitchKind;
         let muts: Vec<String> = self
             .params
             .mutations
             .iter()
+            .filter(|m| m.kind() == SwitchKind::Mutation)
+            .map(|m| m.name().to_string())
+            .collect();
+        let fixes: Vec<String> = self
+            .params
+            .mutations
+            .iter()
+            .filter(|m| m.kind() == SwitchKind::Fix)
             .map(|m| m.name().to_string())
             .collect();
         write!(
             f,
-            "loom {:<30} era {} bound {:<4} {:>8} executions {:>7.2}s {}",
+            "loom {:<30} era {} bound {:<4} {:>8} executions {:>7.2}s {}{}",
             self.scenario,
             self.params.era,
             self.preemption_bound
@@ -114,8 +123,21 @@ impl std::fmt::Display for LoomReport {
             match (&self.failure, muts.is_empty()) {
                 (None, true) => "ok".to_string(),
                 (None, false) => format!("NOT FOUND [{}]", muts.join(",")),
-                (Some(_), true) => "FAILED".to_string(),
+                (Some(_), true) => match crate::scenario::ScenarioId::from_name(self.scenario)
+                    .and_then(|id| id.info().shipped_in(self.params.era))
+                {
+                    Some(b) if fixes.is_empty() => format!(
+                        "found the shipped bug (in {}; fixed in {} by {})",
+                        b.shipped_in, b.fixed_in, b.switch
+                    ),
+                    _ => "FAILED".to_string(),
+                },
                 (Some(_), false) => format!("found [{}]", muts.join(",")),
+            },
+            if fixes.is_empty() {
+                String::new()
+            } else {
+                format!(" (with {})", fixes.join(","))
             }
         )
     }

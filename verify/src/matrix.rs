@@ -185,7 +185,7 @@ fn shuttle(m: MutationSet, kind: SchedulerKind, b: &MatrixBudget) -> Detection {
     for s in SCENARIOS {
         for era in [Era::A, Era::B] {
             let mut p = Params::small(era);
-            p.mutations = m;
+            p.mutations = m.union(MutationSet::shipped_fixes(era));
             p.ops = 2;
             p.trace_capacity = 128;
             if s.id == ScenarioId::Mixed {
@@ -214,7 +214,7 @@ fn loom(m: MutationSet) -> Detection {
     for s in SCENARIOS.iter().filter(|s| s.loom) {
         for era in [Era::A, Era::B] {
             let mut p = Params::small(era);
-            p.mutations = m;
+            p.mutations = m.union(MutationSet::shipped_fixes(era));
             p.ops = 2;
             let r = crate::loom_driver::explore(s.id, &p);
             effort += r.executions;
@@ -581,9 +581,8 @@ fn detect_in(m: Option<Mutation>, c: Checker, b: &MatrixBudget) -> Detection {
 
 /// The whole matrix, row by row (`progress` is called after each cell).
 pub fn matrix(b: &MatrixBudget, mut progress: impl FnMut(Mutation, Checker)) -> Vec<MatrixRow> {
-    Mutation::ALL
-        .iter()
-        .map(|&m| MatrixRow {
+    Mutation::mutations()
+        .map(|m| MatrixRow {
             mutation: m.name(),
             cells: Checker::all()
                 .into_iter()

@@ -46,6 +46,9 @@ pub enum ScenarioId {
     /// kmalloc on one CPU, kfree of the same objects on another (remote free into the
     /// freeing CPU's array) while both keep allocating.
     CrossCpuKfree,
+    /// §6.11 `kmem_cache_shrink` racing a `/proc/slabinfo` write that replaces and frees
+    /// `n->shared`: the race that shipped in 4.4 (era B) and was fixed in 4.7.
+    ShrinkVsTune,
     /// A mixed workload of every context kind, scaled by the parameters (shuttle).
     Mixed,
 }
@@ -67,6 +70,10 @@ pub struct ScenarioInfo {
     pub loom: bool,
     /// The known-bad variants it must find (its proof that it can fail).
     pub catches: &'static [Mutation],
+    /// Fix switches of shipped bugs this scenario exposes: in the era that shipped the
+    /// bug the faithful model must fail (an expected, named finding) and pass with the
+    /// switch on.
+    pub shipped: &'static [Mutation],
 }
 
 /// Every scenario.
@@ -79,6 +86,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["kmem_cache_alloc", "____cache_alloc", "cache_alloc_refill", "cache_grow", "kmem_getpages", "cache_init_objs", "kmem_cache_free", "__cache_free"],
         loom: true,
         catches: &[Mutation::NoRecheckAfterGrow, Mutation::IrqWindowInAtomic],
+        shipped: &[],
     },
     ScenarioInfo {
         id: ScenarioId::MigrateAcrossWindow,
@@ -88,6 +96,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["cache_alloc_refill", "cache_grow", "cpu_cache_get", "__cache_free"],
         loom: true,
         catches: &[Mutation::StaleAcAfterGrow],
+        shipped: &[],
     },
     ScenarioInfo {
         id: ScenarioId::TwoCpusRefill,
@@ -97,6 +106,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["cache_alloc_refill", "cache_grow", "slab_get_obj"],
         loom: true,
         catches: &[Mutation::ColourNextUnlocked, Mutation::FullSlabStaysPartial],
+        shipped: &[],
     },
     ScenarioInfo {
         id: ScenarioId::SharedTransferVsFlush,
@@ -106,6 +116,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["cache_alloc_refill", "transfer_objects", "cache_flusharray"],
         loom: true,
         catches: &[Mutation::SharedTransferUnlocked, Mutation::FreeObjectsDoubleCount, Mutation::FlusharrayNoShift],
+        shipped: &[],
     },
     ScenarioInfo {
         id: ScenarioId::ConcurrentFreeBlock,
@@ -115,6 +126,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["cache_flusharray", "free_block", "slab_put_obj", "slab_destroy", "kmem_freepages"],
         loom: true,
         catches: &[Mutation::FreeBlockUnlocked],
+        shipped: &[],
     },
     ScenarioInfo {
         id: ScenarioId::GrowFailure,
@@ -124,6 +136,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["cache_grow", "kmem_getpages", "alloc_slabmgmt", "kmem_freepages", "kmem_cache_alloc_node"],
         loom: true,
         catches: &[Mutation::GrowFailLeaksPages],
+        shipped: &[],
     },
     ScenarioInfo {
         id: ScenarioId::ReapVsAlloc,
@@ -132,7 +145,8 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         summary: "CPU0's cache_reap drains arrays and free slabs while CPU0 and CPU1 allocate and free",
         drives: &["cache_reap", "drain_array", "drain_freelist", "free_block", "slab_destroy"],
         loom: true,
-        catches: &[Mutation::ReapForeignCpu],
+        catches: &[Mutation::ReapForeignCpu, Mutation::DrainArrayStaleAvail, Mutation::DrainFreelistNoRecheck],
+        shipped: &[],
     },
     ScenarioInfo {
         id: ScenarioId::TuneDuringGrow,
@@ -142,6 +156,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["do_tune_cpucache", "cache_alloc_refill", "cache_grow", "free_block"],
         loom: true,
         catches: &[Mutation::StaleAcAfterGrow, Mutation::TuneFreesArrayEarly],
+        shipped: &[],
     },
     ScenarioInfo {
         id: ScenarioId::ShrinkDestroy,
@@ -151,6 +166,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["kmem_cache_shrink", "drain_cpu_caches", "drain_freelist", "kmem_cache_destroy"],
         loom: true,
         catches: &[Mutation::DestroyDespiteLiveObjects],
+        shipped: &[],
     },
     ScenarioInfo {
         id: ScenarioId::AlienFree,
@@ -160,6 +176,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["cache_free_alien", "__drain_alien_cache", "transfer_objects", "free_block", "kmem_cache_alloc_node", "____cache_alloc_node", "cache_alloc_refill"],
         loom: true,
         catches: &[Mutation::TransferIgnoresLimit],
+        shipped: &[],
     },
     ScenarioInfo {
         id: ScenarioId::CrossCpuKfree,
@@ -169,6 +186,17 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["kmalloc", "kfree", "kmem_cache_alloc", "__cache_free", "cache_flusharray"],
         loom: true,
         catches: &[Mutation::KmallocClassTooSmall],
+        shipped: &[],
+    },
+    ScenarioInfo {
+        id: ScenarioId::ShrinkVsTune,
+        name: "shrink-vs-tune",
+        hazard: 11,
+        summary: "kmem_cache_shrink on CPU0 drains the shared array while a /proc/slabinfo write on CPU1 replaces and frees it (era B takes no slab_mutex in shrink: shipped in 4.4, fixed in 4.7)",
+        drives: &["kmem_cache_shrink", "drain_cpu_caches", "drain_array", "do_tune_cpucache", "alloc_kmemlist", "kick_all_cpus_sync"],
+        loom: true,
+        catches: &[],
+        shipped: &[Mutation::FixShrinkSharedLocked],
     },
     ScenarioInfo {
         id: ScenarioId::Mixed,
@@ -178,8 +206,21 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         drives: &["kmem_cache_alloc", "kmem_cache_free", "kmalloc", "kfree", "cache_reap", "do_tune_cpucache"],
         loom: false,
         catches: &[],
+        shipped: &[],
     },
 ];
+
+impl ScenarioInfo {
+    /// The bug that shipped in `era`'s kernel and that this scenario exposes: the
+    /// faithful model of that era must fail with its symptom (an expected finding), and
+    /// pass with its fix switch on.
+    pub fn shipped_in(&self, era: Era) -> Option<&'static slab_model::mutation::ShippedBug> {
+        self.shipped
+            .iter()
+            .filter_map(|m| m.shipped_bug())
+            .find(|b| b.era == era)
+    }
+}
 
 impl ScenarioId {
     /// The scenario's static description.
@@ -437,6 +478,7 @@ fn run_inner<P: Platform>(id: ScenarioId, p: &Params) -> Outcome {
         ScenarioId::ShrinkDestroy => shrink_destroy::<P>(p),
         ScenarioId::AlienFree => alien_free::<P>(p),
         ScenarioId::CrossCpuKfree => cross_cpu_kfree::<P>(p),
+        ScenarioId::ShrinkVsTune => shrink_vs_tune::<P>(p),
         ScenarioId::Mixed => mixed::<P>(p),
     }
 }
@@ -692,42 +734,78 @@ fn grow_failure<P: Platform>(p: &Params) -> Outcome {
 
 fn reap_vs_alloc<P: Platform>(p: &Params) -> Outcome {
     let m = machine::<P>(p, KmallocSetup::None, FaultInjection::default());
+    // limit 4, batch 2, no shared array; 3 objects per slab; free_limit (1 + 2)·2 + 3 = 9.
     let c = tiny_cache(&m, "scn", 1300, (4, 2, 0));
-    // Fill both CPUs' arrays and leave a free slab, then make the node part due.
-    for cpu in 0..2 {
-        let mut t = m.task(cpu, &format!("setup@cpu{cpu}"));
-        let objs: Vec<u64> = (0..3)
-            .map(|_| must(t.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"), "setup"))
-            .collect();
-        for o in objs {
-            t.kmem_cache_free(&c, o).expect("setup free");
-        }
+    // CPU0: its array holds exactly one object (so an allocation between the reaper's
+    // unlocked peek and its lock empties it); two objects stay allocated.
+    let mut t0 = m.task(0, "setup@cpu0");
+    let objs: Vec<u64> = (0..3)
+        .map(|_| must(t0.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"), "setup"))
+        .collect();
+    for o in objs {
+        t0.kmem_cache_free(&c, o).expect("setup free");
     }
+    let held: Vec<u64> = (0..2)
+        .map(|_| must(t0.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"), "setup"))
+        .collect();
+    drop(t0);
+    // CPU1: seven objects allocated and freed; the flushes give one slab entirely back
+    // (on slabs_free: free_objects 5 <= free_limit) and leave a partial slab with two
+    // free objects; CPU1's array holds four.
+    let mut t1 = m.task(1, "setup@cpu1");
+    let objs: Vec<u64> = (0..7)
+        .map(|_| must(t1.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"), "setup"))
+        .collect();
+    for o in objs {
+        t1.kmem_cache_free(&c, o).expect("setup free");
+    }
+    drop(t1);
+    let n = m.node_snapshot(&c, 0);
+    assert!(
+        n.slabs_free.len() == 1 && n.slabs_partial.len() == 1,
+        "scenario needs one free and one partial slab: {n:?}"
+    );
     m.advance_jiffies(10 * slab_model::machine::REAPTIMEOUT_NODE);
     let reaper = spawn(&m, move |m| {
+        // The first pass clears the touched flags; the second, a node period later, drains
+        // arrays and free slabs.
         let mut r = m.reaper(0, "reap@cpu0");
         r.cache_reap();
+        m.advance_jiffies(slab_model::machine::REAPTIMEOUT_NODE);
         r.cache_reap();
     });
-    let hs: Vec<_> = (0..2)
-        .map(|cpu| {
-            let c = c.clone();
-            spawn(&m, move |m| {
-                let mut t = m.task(cpu, &format!("task@cpu{cpu}"));
-                let o = must(
-                    t.kmem_cache_alloc(&c, Gfp::ATOMIC).expect("valid"),
-                    "alloc during reap",
-                );
-                t.kmem_cache_free(&c, o).expect("free");
-            })
-        })
-        .collect();
+    let c0 = c.clone();
+    let t0 = spawn(&m, move |m| {
+        let mut t = m.task(0, "task@cpu0");
+        let o = must(
+            t.kmem_cache_alloc(&c0, Gfp::ATOMIC).expect("valid"),
+            "alloc during reap",
+        );
+        t.kmem_cache_free(&c0, o).expect("free");
+    });
+    let c1 = c.clone();
+    let t1 = spawn(&m, move |m| {
+        // Four hits on CPU1's array, a refill that empties the partial slab, two hits, and
+        // a refill from the free slab (which leaves slabs_free: sets free_touched).
+        let mut t = m.task(1, "task@cpu1");
+        let got: Vec<u64> = (0..7)
+            .map(|_| must(t.kmem_cache_alloc(&c1, Gfp::ATOMIC).expect("valid"), "alloc during reap"))
+            .collect();
+        for o in got {
+            t.kmem_cache_free(&c1, o).expect("free");
+        }
+    });
     reaper.join();
-    for h in hs {
-        h.join();
+    t0.join();
+    t1.join();
+    final_audit(&m);
+    let mut t = m.task(0, "after");
+    for o in held {
+        t.kmem_cache_free(&c, o).expect("free");
     }
     final_audit(&m);
-    done(&m, 8, 8)
+    assert_eq!(m.live_objects(&c), 0);
+    done(&m, 19, 19)
 }
 
 fn tune_during_grow<P: Platform>(p: &Params) -> Outcome {
@@ -800,6 +878,46 @@ fn shrink_destroy<P: Platform>(p: &Params) -> Outcome {
         .expect("destroy after freeing everything");
     final_audit(&m);
     done(&m, 5, 5)
+}
+
+fn shrink_vs_tune<P: Platform>(p: &Params) -> Outcome {
+    let m = machine::<P>(p, KmallocSetup::None, FaultInjection::default());
+    // limit 2, batch 1, shared 1: a shared array of one entry.
+    let c = tiny_cache(&m, "scn", 1300, (2, 1, 1));
+    // Three frees on CPU0: the third flushes one object into node 0's shared array.
+    let mut setup = m.task(0, "setup@cpu0");
+    let objs: Vec<u64> = (0..3)
+        .map(|_| must(setup.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"), "setup"))
+        .collect();
+    for &o in &objs {
+        setup.kmem_cache_free(&c, o).expect("setup free");
+    }
+    drop(setup);
+    assert_eq!(
+        m.node_snapshot(&c, 0).shared.map(|s| s.avail()),
+        Some(1),
+        "scenario needs a non-empty shared array"
+    );
+    let c0 = c.clone();
+    let shrinker = spawn(&m, move |m| {
+        let mut t = m.task(0, "shrink@cpu0");
+        t.kmem_cache_shrink(&c0).expect("shrink")
+    });
+    let tuner = spawn(&m, |m| {
+        let mut t = m.tuner(1, "tuner@cpu1");
+        t.slabinfo_write("scn 2 1 1").expect("valid tunables");
+    });
+    shrinker.join();
+    tuner.join();
+    final_audit(&m);
+    assert_eq!(m.live_objects(&c), 0);
+    let mut t = m.task(0, "after");
+    assert!(
+        !t.kmem_cache_shrink(&c).expect("shrink"),
+        "every object is free: no slab may remain after shrink"
+    );
+    final_audit(&m);
+    done(&m, 3, 3)
 }
 
 fn alien_free<P: Platform>(p: &Params) -> Outcome {

@@ -5,7 +5,7 @@
 //! `AcqRel`; load buffering is not explored. The model only uses locks and acquire/release
 //! counters, so neither gap hides a bug in it.
 
-use super::{AtomicCounter, Join, Lock, Platform, TrackedCell};
+use super::{AtomicCounter, PeekWord, Join, Lock, Platform, TrackedCell};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs the model under `loom::model`.
@@ -95,6 +95,7 @@ impl Platform for LoomPlatform {
     const TRACKS_CAUSALITY: bool = true;
     type Mutex<T: Send + 'static> = LoomMutex<T>;
     type Cell<T: Send + 'static> = LoomCell<T>;
+    type Word = LoomWord;
     type Counter = LoomCounter;
     type JoinHandle<T: Send + 'static> = LoomJoin<T>;
     fn spawn<T, F>(f: F) -> Self::JoinHandle<T>
@@ -106,5 +107,26 @@ impl Platform for LoomPlatform {
     }
     fn yield_now() {
         loom::thread::yield_now()
+    }
+}
+
+/// A relaxed `AtomicUsize` for the kernel's deliberate unlocked reads.
+pub struct LoomWord(AtomicUsize);
+
+impl PeekWord for LoomWord {
+    fn new(v: usize) -> Self {
+        LoomWord(AtomicUsize::new(v))
+    }
+    fn read_once(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+    fn write_once(&self, v: usize) {
+        self.0.store(v, Ordering::Relaxed)
+    }
+    fn publish(&self, v: usize) {
+        self.0.store(v, Ordering::Release)
+    }
+    fn read_dependent(&self) -> usize {
+        self.0.load(Ordering::Acquire)
     }
 }

@@ -73,6 +73,33 @@ pub trait AtomicCounter: Send + Sync {
     fn fetch_add(&self, v: usize) -> usize;
 }
 
+/// A word the kernel reads (and in a few places writes) **without** the lock that
+/// otherwise protects it: the spirit of `READ_ONCE` / `WRITE_ONCE` on an `int` or a
+/// pointer. Every access is a scheduling point under loom and shuttle, and never by itself
+/// a reported race: the kernel makes these accesses on purpose and re-checks (or
+/// tolerates) what it read once it holds the lock. The accesses are relaxed: a peek adds
+/// no happens-before edge, so it cannot hide a race elsewhere (an acquire load would
+/// order everything after it behind the writer's section — stronger than the kernel).
+///
+/// Only the places listed in docs/concurrency.md ("unlocked read") use it. An access the
+/// kernel does not make unlocked must go through a [`TrackedCell`] and its lock.
+pub trait PeekWord: Send + Sync {
+    /// A new word.
+    fn new(v: usize) -> Self;
+    /// `READ_ONCE(word)`.
+    fn read_once(&self) -> usize;
+    /// `WRITE_ONCE(word, v)`.
+    fn write_once(&self, v: usize);
+    /// A pointer publication (`rcu_assign_pointer` semantics: a release store). Era B's
+    /// `cachep->cpu_cache = cpu_cache` is a plain store in 4.4; readers rely on the
+    /// address dependency of `this_cpu_ptr` and the architecture's store order to see the
+    /// initialised arrays. loom has no `consume` ordering, so the model gives the pair
+    /// release / acquire semantics (docs/concurrency.md, "Deliberate differences").
+    fn publish(&self, v: usize);
+    /// The dependent read of a published pointer (an acquire load).
+    fn read_dependent(&self) -> usize;
+}
+
 /// A handle to a spawned model thread.
 pub trait Join<T>: Send {
     /// Waits for the thread; a panic in the thread is resumed in the caller.
@@ -92,6 +119,8 @@ pub trait Platform: Send + Sync + Sized + 'static {
     type Cell<T: Send + 'static>: TrackedCell<T>;
     /// An atomic counter.
     type Counter: AtomicCounter;
+    /// A word read without its lock ([`PeekWord`]).
+    type Word: PeekWord;
     /// Join handle of a spawned thread.
     type JoinHandle<T: Send + 'static>: Join<T>;
     /// Spawns a model thread.

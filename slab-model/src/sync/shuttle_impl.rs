@@ -3,7 +3,7 @@
 //! tracked cells show up through the busy-flag cell (when an access spans a scheduling
 //! point) and, above all, through the audit.
 
-use super::{AtomicCounter, Join, Lock, Platform, StdCell};
+use super::{AtomicCounter, PeekWord, Join, Lock, Platform, StdCell};
 use shuttle::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs the model under a shuttle scheduler.
@@ -68,6 +68,7 @@ impl Platform for ShuttlePlatform {
     const TRACKS_CAUSALITY: bool = false;
     type Mutex<T: Send + 'static> = ShuttleMutex<T>;
     type Cell<T: Send + 'static> = StdCell<T>;
+    type Word = ShuttleWord;
     type Counter = ShuttleCounter;
     type JoinHandle<T: Send + 'static> = ShuttleJoin<T>;
     fn spawn<T, F>(f: F) -> Self::JoinHandle<T>
@@ -79,5 +80,26 @@ impl Platform for ShuttlePlatform {
     }
     fn yield_now() {
         shuttle::thread::yield_now()
+    }
+}
+
+/// A relaxed `AtomicUsize` for the kernel's deliberate unlocked reads.
+pub struct ShuttleWord(AtomicUsize);
+
+impl PeekWord for ShuttleWord {
+    fn new(v: usize) -> Self {
+        ShuttleWord(AtomicUsize::new(v))
+    }
+    fn read_once(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+    fn write_once(&self, v: usize) {
+        self.0.store(v, Ordering::Relaxed)
+    }
+    fn publish(&self, v: usize) {
+        self.0.store(v, Ordering::Release)
+    }
+    fn read_dependent(&self) -> usize {
+        self.0.load(Ordering::Acquire)
     }
 }

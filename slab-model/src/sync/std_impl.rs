@@ -1,6 +1,6 @@
 //! The std backend: real threads, `std::sync::Mutex`, and a cell with a busy flag.
 
-use super::{AtomicCounter, Join, Lock, Platform, TrackedCell};
+use super::{AtomicCounter, PeekWord, Join, Lock, Platform, TrackedCell};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -123,6 +123,7 @@ impl Platform for StdPlatform {
     const TRACKS_CAUSALITY: bool = false;
     type Mutex<T: Send + 'static> = std::sync::Mutex<T>;
     type Cell<T: Send + 'static> = StdCell<T>;
+    type Word = StdWord;
     type Counter = StdCounter;
     type JoinHandle<T: Send + 'static> = std::thread::JoinHandle<T>;
     fn spawn<T, F>(f: F) -> Self::JoinHandle<T>
@@ -134,5 +135,26 @@ impl Platform for StdPlatform {
     }
     fn yield_now() {
         std::thread::yield_now()
+    }
+}
+
+/// A relaxed `AtomicUsize` for the kernel's deliberate unlocked reads.
+pub struct StdWord(AtomicUsize);
+
+impl PeekWord for StdWord {
+    fn new(v: usize) -> Self {
+        StdWord(AtomicUsize::new(v))
+    }
+    fn read_once(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+    fn write_once(&self, v: usize) {
+        self.0.store(v, Ordering::Relaxed)
+    }
+    fn publish(&self, v: usize) {
+        self.0.store(v, Ordering::Release)
+    }
+    fn read_dependent(&self) -> usize {
+        self.0.load(Ordering::Acquire)
     }
 }
