@@ -54,7 +54,10 @@ fn passes(id: ScenarioId, era: Era) {
         let r = explore(id, &params(era).with_mutation(bug.switch));
         report(&r);
         if let Some(f) = &r.failure {
-            panic!("loom found a failing interleaving with {} on:\n{f}", bug.switch);
+            panic!(
+                "loom found a failing interleaving with {} on:\n{f}",
+                bug.switch
+            );
         }
         assert!(r.executions > 1, "the fixed variant explored one execution");
         return;
@@ -77,7 +80,9 @@ fn finds_its_mutations(id: ScenarioId) {
         for era in [Era::A, Era::B] {
             // Measured on the fixed model, so the finding is the mutation's alone.
             let mut p = params(era).with_mutation(m);
-            p.mutations = p.mutations.union(slab_model::MutationSet::shipped_fixes(era));
+            p.mutations = p
+                .mutations
+                .union(slab_model::MutationSet::shipped_fixes(era));
             let r = explore(id, &p);
             report(&r);
             let f = r.failure.as_deref().unwrap_or_else(|| {

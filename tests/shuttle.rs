@@ -19,6 +19,12 @@ fn every_scenario_passes_a_ci_sized_campaign() {
             for kind in [SchedulerKind::Random, SchedulerKind::Pct(3)] {
                 let mut p = Params::small(era);
                 p.ops = 3;
+                // A scenario exposing a bug that shipped in this era runs with the upstream
+                // fix here (a failure is a regression), and once more below without it.
+                let shipped = s.shipped_in(era);
+                if let Some(bug) = shipped {
+                    p.mutations = p.mutations.with(bug.switch);
+                }
                 if s.id == slab_verify::scenario::ScenarioId::Mixed {
                     p.cpus = 4;
                 }
@@ -42,6 +48,25 @@ fn every_scenario_passes_a_ci_sized_campaign() {
                 if let Some(f) = r.failure {
                     panic!("shuttle found a failing interleaving of the faithful model:\n{}\ntoken: {}", f.message, f.token);
                 }
+                if let Some(bug) = shipped {
+                    // The same scenario without the fix: the shipped bug must be found.
+                    let mut q = p.clone();
+                    q.mutations = slab_model::MutationSet::NONE;
+                    let r = campaign(s.id, &q, kind, 7, Budget::Iterations(20_000));
+                    let f = r.failure.unwrap_or_else(|| {
+                        panic!(
+                            "shuttle ({kind}) did not find the bug that shipped in {} in {} era {era}",
+                            bug.shipped_in, s.name
+                        )
+                    });
+                    let first = f.message.lines().next().unwrap_or("");
+                    assert!(first.contains(bug.symptom), "{first}");
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "shuttle {:<30} era {} {:<6} expected finding after {} executions (shipped in {}, fixed in {}): {first}",
+                        s.name, era, kind, r.iterations, bug.shipped_in, bug.fixed_in
+                    );
+                }
             }
         }
     }
@@ -52,7 +77,10 @@ fn shuttle_finds_every_scenarios_known_bad_variants_and_replays_them() {
     for s in SCENARIOS {
         for &m in s.catches {
             for era in [Era::A, Era::B] {
-                let p = Params::small(era).with_mutation(m);
+                let mut p = Params::small(era).with_mutation(m);
+                p.mutations = p
+                    .mutations
+                    .union(slab_model::MutationSet::shipped_fixes(era));
                 let r = campaign(
                     s.id,
                     &p,

@@ -129,7 +129,9 @@ impl<P: Platform> KmemCache<P> {
                 published_avail: 0,
             })
         };
-        let cpu_slots = (0..profile.cpus).map(|_| [slot(true), slot(false)]).collect();
+        let cpu_slots = (0..profile.cpus)
+            .map(|_| [slot(true), slot(false)])
+            .collect();
         let cpu_words = (0..profile.cpus)
             .map(|_| [AcWords::new(), AcWords::new()])
             .collect();
@@ -144,8 +146,7 @@ impl<P: Platform> KmemCache<P> {
                     n,
                     NodeLists::new(
                         crate::geometry::free_limit(profile, n, &t, geo.num),
-                        (t.shared > 0)
-                            .then(|| ArrayCache::new(t.shared * t.batchcount, BAADF00D)),
+                        (t.shared > 0).then(|| ArrayCache::new(t.shared * t.batchcount, BAADF00D)),
                     ),
                     jiffies + REAPTIMEOUT_NODE + stagger,
                     crate::alien::alloc_alien_cache(profile, n, t.limit),

@@ -154,7 +154,10 @@ impl<'m, P: Platform> Context<'m, P> {
     /// Plans one migration at a given point of the next window that reaches it.
     pub fn plan_migration_at(&mut self, at: MigrationPoint, cpu: usize) {
         assert_eq!(self.kind, ContextKind::Task, "only tasks migrate");
-        assert!(cpu < self.m.cpus().len(), "migration to cpu{cpu}: no such CPU");
+        assert!(
+            cpu < self.m.cpus().len(),
+            "migration to cpu{cpu}: no such CPU"
+        );
         self.migrations.push_back((at, cpu));
     }
 

@@ -4,7 +4,6 @@
 
 use crate::cache::KmemCache;
 use crate::cpu::{Context, ContextKind, IrqOff, IrqState, MigrationPoint};
-use crate::site::Site;
 use crate::geometry::DescriptorSource;
 use crate::gfp::Gfp;
 use crate::machine::Owner;
@@ -12,6 +11,7 @@ use crate::memory::PG_SLAB;
 use crate::mutation::Mutation;
 use crate::page_alloc::{Pfn, SlabPageKind};
 use crate::profile::Era;
+use crate::site::Site;
 use crate::slab::{bufctl_end, Freelist, Slab};
 use crate::slab_flags::SlabFlags;
 use crate::sync::Platform;
@@ -181,7 +181,12 @@ impl<'m, P: Platform> Context<'m, P> {
                 .unwrap_or_else(|e| {
                     panic!("kmem_getpages: page allocator rejected a valid request: {e}")
                 })
-                .map(|pfn| (pfn, zone.node_of_pfn(pfn).expect("allocated pfn has a node")))
+                .map(|pfn| {
+                    (
+                        pfn,
+                        zone.node_of_pfn(pfn).expect("allocated pfn has a node"),
+                    )
+                })
         };
         let Some((pfn, node)) = got else {
             self.trace(cachep.id, EventKind::PageAllocFailed { order: order as u8 });

@@ -324,7 +324,6 @@ impl<P: Platform> KmemCacheNode<P> {
         }
         l.shared.as_mut()
     }
-
 }
 
 /// Brings the peek words up to date at the end of a locked section (only the changed

@@ -3,9 +3,9 @@
 use crate::alloc::Access;
 use crate::cache::KmemCache;
 use crate::cpu::{Context, IrqState};
-use crate::site::Site;
 use crate::machine::REAPTIMEOUT_NODE;
 use crate::mutation::Mutation;
+use crate::site::Site;
 use crate::sync::{Lock, PeekWord, Platform};
 use crate::trace::{EventKind, KFn, ListKind};
 

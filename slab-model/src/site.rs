@@ -88,7 +88,7 @@ sites! {
     /// `__cache_shrink`: `n->free_objects` read without `list_lock` (the slab count).
     PeekFreeObjects => "peek(n->free_objects)",
     /// `__cache_shrink`: `list_empty(slabs_full) || list_empty(slabs_partial)` unlocked.
-    PeekSlabsInuse => "peek(slabs_full|partial)",
+    PeekSlabsInuse => "peek(slabs_full/partial)",
     /// `reap_alien`: `ac->avail` of an alien array read before the trylock.
     PeekAlienAvail => "peek(alien->avail)",
     /// `slab_destroy` running with interrupts on (after `spin_unlock_irq`).

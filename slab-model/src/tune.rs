@@ -183,8 +183,14 @@ impl<'m, P: Platform> Context<'m, P> {
             let irq = self.local_irq_disable();
             let lock = n.spin_lock(&irq);
             let old_entries = n.lists(&lock, |l| {
-                assert_eq!(l.shared_id, old_id, "alloc_kmemlist: n->shared changed under the tuner");
-                l.shared.as_ref().map(|s| s.entry.clone()).unwrap_or_default()
+                assert_eq!(
+                    l.shared_id, old_id,
+                    "alloc_kmemlist: n->shared changed under the tuner"
+                );
+                l.shared
+                    .as_ref()
+                    .map(|s| s.entry.clone())
+                    .unwrap_or_default()
             });
             let doomed = if old_entries.is_empty() {
                 Vec::new()

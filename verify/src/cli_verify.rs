@@ -4,6 +4,7 @@ use crate::exit;
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
+use slab_model::mutation::ShippedBug;
 use slab_model::{Era, Mutation, MutationSet};
 use slab_verify::html::counterexample_page;
 use slab_verify::scenario::{take_last_failure, Params, ScenarioId, SCENARIOS};
@@ -139,14 +140,17 @@ pub struct ReplayArgs {
 struct Listing {
     scenarios: Vec<&'static slab_verify::scenario::ScenarioInfo>,
     mutations: Vec<&'static str>,
+    shipped_bugs: Vec<&'static ShippedBug>,
     presets: Vec<slab_model::profile::Preset>,
 }
 
 /// `list`.
 pub fn list(a: &ListArgs) -> ExitCode {
+    use slab_model::mutation::SwitchKind;
     let l = Listing {
         scenarios: SCENARIOS.iter().collect(),
         mutations: Mutation::ALL.iter().map(|m| m.name()).collect(),
+        shipped_bugs: slab_model::mutation::SHIPPED_BUGS.iter().collect(),
         presets: slab_model::profile::presets(),
     };
     if a.json {
@@ -167,8 +171,22 @@ pub fn list(a: &ListArgs) -> ExitCode {
         );
     }
     println!("\nMutations (known-bad switches, --mutation NAME):");
-    for m in Mutation::ALL {
+    for m in Mutation::ALL
+        .iter()
+        .filter(|m| m.kind() == SwitchKind::Mutation)
+    {
         println!("  {}", m.name());
+    }
+    println!("\nShipped bugs (the faithful model of that era has them; the fix switch, --mutation NAME, removes them):");
+    for b in slab_model::mutation::SHIPPED_BUGS {
+        println!(
+            "  {:<28} era {}: shipped in {}, fixed in {}: {}",
+            b.switch.name(),
+            b.era,
+            b.shipped_in,
+            b.fixed_in,
+            b.fix
+        );
     }
     println!("\nPresets (--preset NAME):");
     for p in &l.presets {
@@ -183,6 +201,22 @@ struct Job {
     id: ScenarioId,
     params: Params,
     kind: SchedulerKind,
+    /// The faithful model of an era whose kernel shipped a bug this scenario exposes:
+    /// the campaign must find it (an expected, named finding).
+    expect: Option<&'static ShippedBug>,
+}
+
+/// How one campaign of `check` ended.
+fn verdict(job: &Job, r: &CampaignReport) -> (&'static str, bool) {
+    match (job.expect, &r.failure) {
+        (None, None) => ("ok", true),
+        (None, Some(_)) => ("FAILED", false),
+        (Some(b), Some(f)) if f.message.lines().next().unwrap_or("").contains(b.symptom) => {
+            ("shipped bug found (expected)", true)
+        }
+        (Some(_), Some(_)) => ("FAILED (not the shipped bug)", false),
+        (Some(_), None) => ("MISSED the shipped bug", false),
+    }
 }
 
 fn check_jobs(iterations: Option<usize>) -> Vec<(Job, usize)> {
@@ -207,11 +241,27 @@ fn check_jobs(iterations: Option<usize>) -> Vec<(Job, usize)> {
                         4 => 12_000,
                         _ => 3_500,
                     };
+                    // A bug that shipped in this era: the main campaign runs with the
+                    // upstream fix (a failure there is a regression), and one more
+                    // campaign of the faithful model must find the bug.
+                    if let Some(bug) = s.shipped_in(era) {
+                        jobs.push((
+                            Job {
+                                id: s.id,
+                                params: p.clone(),
+                                kind,
+                                expect: Some(bug),
+                            },
+                            iterations.unwrap_or(default),
+                        ));
+                        p.mutations = p.mutations.with(bug.switch);
+                    }
                     jobs.push((
                         Job {
                             id: s.id,
                             params: p,
                             kind,
+                            expect: None,
                         },
                         iterations.unwrap_or(default),
                     ));
@@ -249,6 +299,8 @@ struct CheckRow<'a> {
     seconds: f64,
     iterations_per_second: f64,
     result: &'a str,
+    /// Catalogue switches on (fix switches for a shipped bug's fixed variant).
+    switches: Vec<&'static str>,
     counterexample: Option<&'a str>,
 }
 
@@ -333,13 +385,20 @@ pub fn check(a: &CheckArgs) -> ExitCode {
         .into_iter()
         .flatten()
         .collect();
-    let failed = results.iter().filter(|r| r.failure.is_some()).count();
+    let verdicts: Vec<(&str, bool)> = jobs
+        .iter()
+        .zip(&results)
+        .map(|((job, _), r)| verdict(job, r))
+        .collect();
+    let failed = verdicts.iter().filter(|v| !v.1).count();
+    let expected = jobs.iter().filter(|(j, _)| j.expect.is_some()).count();
     let total_iters: usize = results.iter().map(|r| r.iterations).sum();
     let total_secs: f64 = results.iter().map(|r| r.seconds).sum();
     if a.json {
         let rows: Vec<CheckRow> = results
             .iter()
-            .map(|r| CheckRow {
+            .zip(&verdicts)
+            .map(|(r, v)| CheckRow {
                 scenario: r.scenario,
                 era: r.params.era.to_string(),
                 cpus: r.params.cpus,
@@ -348,7 +407,8 @@ pub fn check(a: &CheckArgs) -> ExitCode {
                 iterations: r.iterations,
                 seconds: r.seconds,
                 iterations_per_second: r.rate(),
-                result: if r.failure.is_some() { "FAILED" } else { "ok" },
+                result: v.0,
+                switches: r.params.mutations.iter().map(|m| m.name()).collect(),
                 counterexample: r.failure.as_ref().map(|f| f.token.as_str()),
             })
             .collect();
@@ -361,9 +421,10 @@ pub fn check(a: &CheckArgs) -> ExitCode {
             "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8} {:>10}  result",
             "scenario", "era", "cpus", "ops", "sched", "executions", "secs", "exec/s"
         );
-        for r in &results {
+        for (r, v) in results.iter().zip(&verdicts) {
+            let fixes: Vec<&str> = r.params.mutations.iter().map(|m| m.name()).collect();
             println!(
-                "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8.2} {:>10.0}  {}",
+                "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8.2} {:>10.0}  {}{}",
                 r.scenario,
                 r.params.era,
                 r.params.cpus,
@@ -372,7 +433,12 @@ pub fn check(a: &CheckArgs) -> ExitCode {
                 r.iterations,
                 r.seconds,
                 r.rate(),
-                if r.failure.is_some() { "FAILED" } else { "ok" }
+                v.0,
+                if fixes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (with {})", fixes.join(","))
+                }
             );
         }
         println!(
@@ -381,8 +447,41 @@ pub fn check(a: &CheckArgs) -> ExitCode {
             if total_secs > 0.0 { total_iters as f64 / total_secs } else { 0.0 },
             if failed == 0 { "every invariant held".to_string() } else { format!("{failed} FAILED") }
         );
-        for r in results.iter().filter(|r| r.failure.is_some()) {
-            let f = r.failure.as_ref().expect("filtered");
+        for ((job, _), r) in jobs
+            .iter()
+            .zip(&results)
+            .filter(|((j, _), _)| j.expect.is_some())
+        {
+            let b = job.expect.expect("filtered");
+            println!(
+                "\nshipped bug, {} era {} (shipped in {}, fixed in {}: {}): {}",
+                r.scenario,
+                r.params.era,
+                b.shipped_in,
+                b.fixed_in,
+                b.fix,
+                match &r.failure {
+                    Some(f) => format!(
+                        "found as expected: {}",
+                        f.message.lines().next().unwrap_or("")
+                    ),
+                    None => "NOT FOUND".to_string(),
+                }
+            );
+        }
+        if expected > 0 {
+            println!(
+                "\n{expected} campaigns of faithful models with a bug their kernel shipped (expected findings, not failures)."
+            );
+        }
+        for (r, _) in results.iter().zip(&verdicts).filter(|(_, v)| !v.1) {
+            let Some(f) = r.failure.as_ref() else {
+                println!(
+                    "\nFAILED {} era {}: the shipped bug was not found",
+                    r.scenario, r.params.era
+                );
+                continue;
+            };
             println!(
                 "\nFAILED {} era {}: {}",
                 r.scenario,
@@ -651,10 +750,15 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
         geometry_cases: a.geometry_cases,
     };
     let list: Vec<Mutation> = if a.only.is_empty() {
-        Mutation::ALL.to_vec()
+        Mutation::mutations().collect()
     } else {
         a.only.clone()
     };
+    if let Some(f) = list.iter().find(|m| m.shipped_bug().is_some()) {
+        return exit::usage(&format!(
+            "`{f}` is a fix switch (it removes a bug that shipped), not a mutation: the shipped-bugs table below the matrix measures it"
+        ));
+    }
     let checkers = Checker::all();
     let bar = ProgressBar::new((list.len() * checkers.len()) as u64);
     if a.json {
@@ -680,7 +784,18 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
                 .collect(),
         })
         .collect();
+    let shipped = if a.only.is_empty() {
+        bar.set_message("shipped bugs");
+        slab_verify::matrix::shipped(&b)
+    } else {
+        Vec::new()
+    };
     bar.finish_and_clear();
+    let shipped_bad: Vec<String> = shipped
+        .iter()
+        .filter(|r| !r.faithful.caught || r.fixed.caught)
+        .map(|r| format!("{} ({})", r.switch, r.checker.name()))
+        .collect();
     let missed: Vec<&str> = rows
         .iter()
         .filter(|r| !r.caught())
@@ -697,8 +812,10 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
     if a.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"budget": b, "rows": rows}))
-                .expect("serialisable")
+            serde_json::to_string_pretty(
+                &serde_json::json!({"budget": b, "rows": rows, "shipped": shipped})
+            )
+            .expect("serialisable")
         );
     } else if a.markdown {
         print!("| mutation |");
@@ -774,7 +891,51 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
             if conc_missed.is_empty() { "none".to_string() } else { conc_missed.join(", ") }
         );
     }
-    if missed.is_empty() && conc_missed.is_empty() {
+    if !a.json && !shipped.is_empty() {
+        let md = a.markdown;
+        println!();
+        if md {
+            println!(
+                "| fix switch | era | checker | faithful model (expected finding) | with the fix |"
+            );
+            println!("|---|---|---|---|---|");
+        } else {
+            println!("Shipped bugs (faithful model must fail, the fix must pass):");
+        }
+        for r in &shipped {
+            let faithful = if r.faithful.caught {
+                format!(
+                    "found after {} executions: {}",
+                    r.faithful.effort, r.faithful.detail
+                )
+            } else {
+                format!("NOT FOUND in {} executions", r.faithful.effort)
+            };
+            let fixed = if r.fixed.caught {
+                format!("REGRESSION: {}", r.fixed.detail)
+            } else {
+                format!("passes ({} executions)", r.fixed.effort)
+            };
+            if md {
+                println!(
+                    "| `{}` | {} | {} | {} | {} |",
+                    r.switch,
+                    r.era,
+                    r.checker.name(),
+                    faithful.replace('|', "/").replace('`', "'"),
+                    fixed.replace('|', "/").replace('`', "'")
+                );
+            } else {
+                println!(
+                    "  {:<28} era {} {:<15} {faithful}; with the fix: {fixed}",
+                    r.switch,
+                    r.era,
+                    r.checker.name()
+                );
+            }
+        }
+    }
+    if missed.is_empty() && conc_missed.is_empty() && shipped_bad.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -173,6 +173,8 @@ pub const CONCURRENCY_MUTATIONS: &[Mutation] = &[
     Mutation::ReapForeignCpu,
     Mutation::TuneFreesArrayEarly,
     Mutation::IrqWindowInAtomic,
+    Mutation::DrainArrayStaleAvail,
+    Mutation::DrainFreelistNoRecheck,
 ];
 
 fn first_line(s: &str) -> String {
@@ -594,4 +596,83 @@ pub fn matrix(b: &MatrixBudget, mut progress: impl FnMut(Mutation, Checker)) -> 
                 .collect(),
         })
         .collect()
+}
+
+/// The second direction of the catalogue: for a bug that shipped in an era's kernel, what
+/// a model checker finds in that era's faithful model (it must find the bug) and in the
+/// model with the fix switch on (it must find nothing).
+#[derive(Clone, Debug, Serialize)]
+pub struct ShippedRow {
+    /// The fix switch.
+    pub switch: &'static str,
+    /// The era that shipped the bug.
+    pub era: Era,
+    /// The checker.
+    pub checker: Checker,
+    /// On the faithful model: `caught` is the expected finding.
+    pub faithful: Detection,
+    /// With the fix: `caught` is a regression.
+    pub fixed: Detection,
+}
+
+/// Every shipped bug against loom (with the `loom` feature) and shuttle PCT, on the
+/// scenarios that expose it.
+pub fn shipped(b: &MatrixBudget) -> Vec<ShippedRow> {
+    let mut rows = Vec::new();
+    for bug in slab_model::mutation::SHIPPED_BUGS {
+        let scenarios: Vec<_> = SCENARIOS
+            .iter()
+            .filter(|s| s.shipped.contains(&bug.switch))
+            .collect();
+        let run = |c: Checker, m: MutationSet| -> Detection {
+            let start = Instant::now();
+            let mut effort = 0;
+            for s in &scenarios {
+                let mut p = Params::small(bug.era);
+                p.mutations = m;
+                p.ops = 2;
+                let (n, failure) = match c {
+                    #[cfg(feature = "loom")]
+                    Checker::Loom => {
+                        let r = crate::loom_driver::explore(s.id, &p);
+                        (r.executions, r.failure)
+                    }
+                    _ => {
+                        let r = campaign(
+                            s.id,
+                            &p,
+                            SchedulerKind::Pct(3),
+                            11,
+                            Budget::Iterations(b.shuttle_iterations),
+                        );
+                        (r.iterations, r.failure.map(|f| f.message))
+                    }
+                };
+                effort += n;
+                if let Some(f) = failure {
+                    return Detection::found(
+                        effort,
+                        "executions",
+                        start,
+                        format!("{} era {}: {}", s.name, bug.era, first_line(&f)),
+                    );
+                }
+            }
+            Detection::missed(effort, "executions", start)
+        };
+        let mut checkers = vec![Checker::ShuttlePct];
+        if cfg!(feature = "loom") {
+            checkers.insert(0, Checker::Loom);
+        }
+        for c in checkers {
+            rows.push(ShippedRow {
+                switch: bug.switch.name(),
+                era: bug.era,
+                checker: c,
+                faithful: run(c, MutationSet::NONE),
+                fixed: run(c, MutationSet::only(bug.switch)),
+            });
+        }
+    }
+    rows
 }

@@ -189,16 +189,6 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         shipped: &[],
     },
     ScenarioInfo {
-        id: ScenarioId::ShrinkVsTune,
-        name: "shrink-vs-tune",
-        hazard: 11,
-        summary: "kmem_cache_shrink on CPU0 drains the shared array while a /proc/slabinfo write on CPU1 replaces and frees it (era B takes no slab_mutex in shrink: shipped in 4.4, fixed in 4.7)",
-        drives: &["kmem_cache_shrink", "drain_cpu_caches", "drain_array", "do_tune_cpucache", "alloc_kmemlist", "kick_all_cpus_sync"],
-        loom: true,
-        catches: &[],
-        shipped: &[Mutation::FixShrinkSharedLocked],
-    },
-    ScenarioInfo {
         id: ScenarioId::Mixed,
         name: "mixed",
         hazard: 0,
@@ -207,6 +197,16 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         loom: false,
         catches: &[],
         shipped: &[],
+    },
+    ScenarioInfo {
+        id: ScenarioId::ShrinkVsTune,
+        name: "shrink-vs-tune",
+        hazard: 11,
+        summary: "kmem_cache_shrink on CPU0 drains the shared array while a /proc/slabinfo write on CPU1 replaces and frees it (era B takes no slab_mutex in shrink: shipped in 4.4, fixed in 4.7)",
+        drives: &["kmem_cache_shrink", "drain_cpu_caches", "drain_array", "do_tune_cpucache", "alloc_kmemlist", "kick_all_cpus_sync"],
+        loom: true,
+        catches: &[],
+        shipped: &[Mutation::FixShrinkSharedLocked],
     },
 ];
 
@@ -281,6 +281,8 @@ pub struct Outcome {
     pub freed: usize,
     /// Kernel functions the execution ran.
     pub covered: Vec<KFn>,
+    /// Concurrency points the execution passed (docs/concurrency.md map).
+    pub sites: Vec<slab_model::site::Site>,
 }
 
 fn done<P: Platform>(m: &Machine<P>, allocated: usize, freed: usize) -> Outcome {
@@ -288,6 +290,7 @@ fn done<P: Platform>(m: &Machine<P>, allocated: usize, freed: usize) -> Outcome 
         allocated,
         freed,
         covered: m.covered(),
+        sites: m.sites(),
     }
 }
 
@@ -740,13 +743,23 @@ fn reap_vs_alloc<P: Platform>(p: &Params) -> Outcome {
     // unlocked peek and its lock empties it); two objects stay allocated.
     let mut t0 = m.task(0, "setup@cpu0");
     let objs: Vec<u64> = (0..3)
-        .map(|_| must(t0.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"), "setup"))
+        .map(|_| {
+            must(
+                t0.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+                "setup",
+            )
+        })
         .collect();
     for o in objs {
         t0.kmem_cache_free(&c, o).expect("setup free");
     }
     let held: Vec<u64> = (0..2)
-        .map(|_| must(t0.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"), "setup"))
+        .map(|_| {
+            must(
+                t0.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+                "setup",
+            )
+        })
         .collect();
     drop(t0);
     // CPU1: seven objects allocated and freed; the flushes give one slab entirely back
@@ -754,7 +767,12 @@ fn reap_vs_alloc<P: Platform>(p: &Params) -> Outcome {
     // free objects; CPU1's array holds four.
     let mut t1 = m.task(1, "setup@cpu1");
     let objs: Vec<u64> = (0..7)
-        .map(|_| must(t1.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"), "setup"))
+        .map(|_| {
+            must(
+                t1.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+                "setup",
+            )
+        })
         .collect();
     for o in objs {
         t1.kmem_cache_free(&c, o).expect("setup free");
@@ -789,7 +807,12 @@ fn reap_vs_alloc<P: Platform>(p: &Params) -> Outcome {
         // a refill from the free slab (which leaves slabs_free: sets free_touched).
         let mut t = m.task(1, "task@cpu1");
         let got: Vec<u64> = (0..7)
-            .map(|_| must(t.kmem_cache_alloc(&c1, Gfp::ATOMIC).expect("valid"), "alloc during reap"))
+            .map(|_| {
+                must(
+                    t.kmem_cache_alloc(&c1, Gfp::ATOMIC).expect("valid"),
+                    "alloc during reap",
+                )
+            })
             .collect();
         for o in got {
             t.kmem_cache_free(&c1, o).expect("free");
@@ -887,7 +910,12 @@ fn shrink_vs_tune<P: Platform>(p: &Params) -> Outcome {
     // Three frees on CPU0: the third flushes one object into node 0's shared array.
     let mut setup = m.task(0, "setup@cpu0");
     let objs: Vec<u64> = (0..3)
-        .map(|_| must(setup.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"), "setup"))
+        .map(|_| {
+            must(
+                setup.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+                "setup",
+            )
+        })
         .collect();
     for &o in &objs {
         setup.kmem_cache_free(&c, o).expect("setup free");

@@ -5,7 +5,7 @@
 //! `AcqRel`; load buffering is not explored. The model only uses locks and acquire/release
 //! counters, so neither gap hides a bug in it.
 
-use super::{AtomicCounter, PeekWord, Join, Lock, Platform, TrackedCell};
+use super::{AtomicCounter, Join, Lock, PeekWord, Platform, TrackedCell};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs the model under `loom::model`.

@@ -3,7 +3,7 @@
 //! tracked cells show up through the busy-flag cell (when an access spans a scheduling
 //! point) and, above all, through the audit.
 
-use super::{AtomicCounter, PeekWord, Join, Lock, Platform, StdCell};
+use super::{AtomicCounter, Join, Lock, PeekWord, Platform, StdCell};
 use shuttle::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs the model under a shuttle scheduler.

@@ -1,6 +1,6 @@
 //! The std backend: real threads, `std::sync::Mutex`, and a cell with a busy flag.
 
-use super::{AtomicCounter, PeekWord, Join, Lock, Platform, TrackedCell};
+use super::{AtomicCounter, Join, Lock, PeekWord, Platform, TrackedCell};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
