@@ -33,6 +33,8 @@ pub struct LoomReport {
     pub seconds: f64,
     /// The failure, if an execution failed: the violated invariant and the trace.
     pub failure: Option<String>,
+    /// The concurrency points the passing executions reached (docs/concurrency.md map).
+    pub sites: Vec<slab_model::site::Site>,
 }
 
 /// The preemption bound from the environment, or the default.
@@ -69,19 +71,31 @@ pub fn explore_with(
     }
     let count = Arc::new(AtomicUsize::new(0));
     let c = count.clone();
+    let reached = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let seen = reached.clone();
     let p = params.clone();
     let start = Instant::now();
     let r = catch_unwind(AssertUnwindSafe(|| {
         b.check(move || {
             c.fetch_add(1, Ordering::Relaxed);
-            run::<LoomPlatform>(id, &p);
+            let o = run::<LoomPlatform>(id, &p);
+            seen.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(o.sites);
         })
     }));
+    let sites: Vec<slab_model::site::Site> = reached
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .copied()
+        .collect();
     LoomReport {
         scenario: id.info().name,
         params: params.clone(),
         preemption_bound: b.preemption_bound,
         executions: count.load(Ordering::Relaxed),
+        sites,
         seconds: start.elapsed().as_secs_f64(),
         failure: r.err().map(|e| {
             format!(

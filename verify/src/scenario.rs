@@ -202,8 +202,8 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         id: ScenarioId::ShrinkVsTune,
         name: "shrink-vs-tune",
         hazard: 11,
-        summary: "kmem_cache_shrink on CPU0 drains the shared array while a /proc/slabinfo write on CPU1 replaces and frees it (era B takes no slab_mutex in shrink: shipped in 4.4, fixed in 4.7)",
-        drives: &["kmem_cache_shrink", "drain_cpu_caches", "drain_array", "do_tune_cpucache", "alloc_kmemlist", "kick_all_cpus_sync"],
+        summary: "kmem_cache_shrink on CPU0 drains the shared array while a /proc/slabinfo write on CPU1 replaces and frees it (era B takes no slab_mutex in shrink: shipped in 4.4, fixed in 4.7); CPU1's reaper drains the same array under the chain mutex",
+        drives: &["kmem_cache_shrink", "drain_cpu_caches", "drain_array", "do_tune_cpucache", "alloc_kmemlist", "kick_all_cpus_sync", "cache_reap"],
         loom: true,
         catches: &[],
         shipped: &[Mutation::FixShrinkSharedLocked],
@@ -920,12 +920,24 @@ fn shrink_vs_tune<P: Platform>(p: &Params) -> Outcome {
     for &o in &objs {
         setup.kmem_cache_free(&c, o).expect("setup free");
     }
-    drop(setup);
-    assert_eq!(
-        m.node_snapshot(&c, 0).shared.map(|s| s.avail()),
-        Some(1),
-        "scenario needs a non-empty shared array"
+    // CPU1 refills from the shared array (era B marks it touched), and the object comes
+    // back through CPU0's full array into the shared array.
+    let o = must(
+        m.task(1, "setup@cpu1")
+            .kmem_cache_alloc(&c, Gfp::KERNEL)
+            .expect("valid"),
+        "setup",
     );
+    setup.kmem_cache_free(&c, o).expect("setup free");
+    drop(setup);
+    let sh = m.node_snapshot(&c, 0).shared.expect("a shared array");
+    assert_eq!(sh.avail(), 1, "scenario needs a non-empty shared array");
+    assert_eq!(
+        sh.touched,
+        p.era == Era::B,
+        "era B marks a shared array a refill took from"
+    );
+    m.advance_jiffies(10 * slab_model::machine::REAPTIMEOUT_NODE);
     let c0 = c.clone();
     let shrinker = spawn(&m, move |m| {
         let mut t = m.task(0, "shrink@cpu0");
@@ -935,8 +947,14 @@ fn shrink_vs_tune<P: Platform>(p: &Params) -> Outcome {
         let mut t = m.tuner(1, "tuner@cpu1");
         t.slabinfo_write("scn 2 1 1").expect("valid tunables");
     });
+    // The reaper drains the same shared array without list_lock too, but under the chain
+    // mutex, which the tuner holds as well: safe in both eras.
+    let reaper = spawn(&m, |m| {
+        m.reaper(1, "reap@cpu1").cache_reap();
+    });
     shrinker.join();
     tuner.join();
+    reaper.join();
     final_audit(&m);
     assert_eq!(m.live_objects(&c), 0);
     let mut t = m.task(0, "after");
