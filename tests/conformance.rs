@@ -1012,3 +1012,35 @@ fn constructor_runs_at_slab_creation_only() {
         );
     }
 }
+
+/// A.6 `cache_grow`: the task may sleep in the page allocator, inside the irq-enable
+/// window, and resume on another CPU before `alloc_slabmgmt`. The off-slab descriptor's
+/// nested `kmem_cache_alloc_node` then runs on the new CPU: the descriptor cache's refill
+/// lands in CPU 1's array and CPU 0's stays empty. Migrating only when the window closes
+/// would refill CPU 0's (this test fails with `MigrationPoint::WindowClose`).
+#[test]
+fn migration_after_kmem_getpages_allocates_the_descriptor_on_the_new_cpu() {
+    for era in ERAS {
+        let m = machine(era);
+        let c = create(&m, "mig", 512);
+        assert!(c.geo.off_slab(), "era {era}");
+        let desc = c.desc_cache.clone().expect("off-slab");
+        // Give the descriptor cache a slab of free objects, so its refill does not grow
+        // (a nested grow would open a window of its own).
+        let d = alloc_n(&m, 1, &desc, 1);
+        free(&m, 1, &desc, &d);
+        force_drain(&m, 1, &desc);
+        assert_eq!(ac(&m, &desc, 1).avail(), 0);
+        let mut t = m.task(0, "t");
+        t.plan_migration_at(MigrationPoint::AfterGetpages, 1);
+        let o = t.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().expect("allocation");
+        assert_eq!(t.cpu(), 1, "era {era}: the task resumed on CPU 1");
+        assert_eq!(ac(&m, &desc, 0).avail(), 0, "era {era}: nothing refilled on CPU 0");
+        assert!(
+            ac(&m, &desc, 1).avail() > 0,
+            "era {era}: the descriptor cache refilled on CPU 1"
+        );
+        t.kmem_cache_free(&c, o).unwrap();
+        m.audit().assert_ok();
+    }
+}
