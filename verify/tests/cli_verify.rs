@@ -225,8 +225,17 @@ fn check_shards_split_the_campaign_list() {
         na > 0 && nb > 0 && na.abs_diff(nb) <= 1,
         "shards {na} and {nb}"
     );
+    let mut expected = 0;
     for row in a.as_array().unwrap().iter().chain(b.as_array().unwrap()) {
-        assert_eq!(row["result"], "ok");
-        assert_eq!(row["iterations"], 20);
+        if row["expected_finding"] == true {
+            // The faithful era-B model of shrink-vs-tune: the 4.4 race must be found.
+            expected += 1;
+            assert_eq!(row["result"], "shipped bug found (expected)", "{row}");
+            assert_eq!(row["scenario"], "shrink-vs-tune");
+        } else {
+            assert_eq!(row["result"], "ok", "{row}");
+            assert_eq!(row["iterations"], 20);
+        }
     }
+    assert_eq!(expected, 2, "one expected finding per scheduler");
 }
