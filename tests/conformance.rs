@@ -1033,9 +1033,16 @@ fn migration_after_kmem_getpages_allocates_the_descriptor_on_the_new_cpu() {
         assert_eq!(ac(&m, &desc, 1).avail(), 0);
         let mut t = m.task(0, "t");
         t.plan_migration_at(MigrationPoint::AfterGetpages, 1);
-        let o = t.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().expect("allocation");
+        let o = t
+            .kmem_cache_alloc(&c, Gfp::KERNEL)
+            .unwrap()
+            .expect("allocation");
         assert_eq!(t.cpu(), 1, "era {era}: the task resumed on CPU 1");
-        assert_eq!(ac(&m, &desc, 0).avail(), 0, "era {era}: nothing refilled on CPU 0");
+        assert_eq!(
+            ac(&m, &desc, 0).avail(),
+            0,
+            "era {era}: nothing refilled on CPU 0"
+        );
         assert!(
             ac(&m, &desc, 1).avail() > 0,
             "era {era}: the descriptor cache refilled on CPU 1"

@@ -118,7 +118,7 @@ pub struct ShippedBug {
 /// Every shipped bug the faithful model exhibits.
 pub const SHIPPED_BUGS: &[ShippedBug] = &[ShippedBug {
     era: crate::profile::Era::B,
-    shipped_in: "4.4 (the modelled 4.4.11) until 4.7",
+    shipped_in: "4.4–4.6 (modelled: 4.4.11)",
     fixed_in: "4.7",
     fix: "mm/slab: fix the theoretical race by holding proper lock (Joonsoo Kim; Message-ID 1460436666-20462-2-git-send-email-iamjoonsoo.kim@lge.com)",
     symptom: "shared array",

@@ -639,6 +639,18 @@ pub fn run(a: &RunArgs) -> ExitCode {
         if let Err(e) = print_counterexample(&r, &a.html, a.save.as_deref(), !a.json) {
             return exit::usage(&e);
         }
+        let f = r.failure.as_ref().expect("checked");
+        if let Some(b) = id.info().shipped_in(p.era) {
+            if !p.mutations.has(b.switch)
+                && !a.json
+                && f.message.lines().next().unwrap_or("").contains(b.symptom)
+            {
+                println!(
+                    "\nThis is the bug that shipped in {} (fixed in {}: {}): an expected finding of the faithful era-{} model. Rerun with --mutation {} for the fixed kernel.",
+                    b.shipped_in, b.fixed_in, b.fix, b.era, b.switch
+                );
+            }
+        }
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
