@@ -267,6 +267,7 @@ impl<P: Platform> Machine<P> {
                     let cache = self.create_cache(
                         kmalloc_sizes::kmalloc_boot_args(&profile, era, &class),
                         &ctx,
+                        &mut self.chain.lock(),
                     )?;
                     self.kmalloc[i] = Some(KmallocSlot {
                         size,
@@ -288,7 +289,7 @@ impl<P: Platform> Machine<P> {
                     let mut args = kmalloc_sizes::kmalloc_boot_args(&profile, era, &class);
                     args.name = class.dma_name;
                     args.flags = args.flags | crate::slab_flags::SlabFlags::CACHE_DMA;
-                    let dma = self.create_cache(args, &ctx)?;
+                    let dma = self.create_cache(args, &ctx, &mut self.chain.lock())?;
                     self.kmalloc[i].as_mut().expect("normal cache exists").dma = Some(dma);
                 }
             }
@@ -300,11 +301,12 @@ impl<P: Platform> Machine<P> {
     }
 
     /// Computes the geometry and builds, registers and chains a cache. Caller holds the
-    /// chain (or is booting) and has checked for duplicates.
+    /// chain mutex (`chain`) and has checked for duplicates under it.
     fn create_cache(
         &self,
         args: CreateArgs,
         ctx: &CreateContext,
+        chain: &mut Chain,
     ) -> Result<Arc<KmemCache<P>>, SlabError> {
         let geo =
             crate::geometry::calculate_geometry(&self.config.profile, self.config.era, &args, ctx)?;
@@ -337,20 +339,21 @@ impl<P: Platform> Machine<P> {
         reg.push(cache.clone());
         drop(reg);
         self.trace.register_cache(id, &args.name);
-        let mut chain = self.chain.lock();
         chain.ids.insert(0, id);
         Ok(cache)
     }
 
-    /// `kmem_cache_create(name, size, align, flags, ctor)`. Takes `cache_chain_mutex`.
-    /// Errors (checked before anything is created): see [`SlabError`].
+    /// `kmem_cache_create(name, size, align, flags, ctor)`. One `cache_chain_mutex` /
+    /// `slab_mutex` section from the duplicate check to the chain insert, as in the
+    /// kernel. Errors (checked before anything is created): see [`SlabError`].
     pub fn kmem_cache_create(&self, args: CreateArgs) -> Result<Arc<KmemCache<P>>, SlabError> {
         self.cover(KFn::KmemCacheCreate);
         if args.name.is_empty() {
             return Err(SlabError::NameMissing);
         }
+        self.cover_site(Site::ChainMutex);
+        let mut chain = self.chain.lock();
         {
-            let chain = self.chain.lock();
             let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
             if chain
                 .ids
@@ -367,7 +370,7 @@ impl<P: Platform> Machine<P> {
             self_class: None,
             mutations: self.config.mutations,
         };
-        self.create_cache(args, &ctx)
+        self.create_cache(args, &ctx, &mut chain)
     }
 
     /// Marks a kernel function as executed.
