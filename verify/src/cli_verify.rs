@@ -633,13 +633,12 @@ pub fn run(a: &RunArgs) -> ExitCode {
             r.rate()
         );
     }
-    if r.failure.is_some() {
+    if let Some(f) = &r.failure {
         // The page and the replay file are written in both output modes; the text
         // report only without --json.
         if let Err(e) = print_counterexample(&r, &a.html, a.save.as_deref(), !a.json) {
             return exit::usage(&e);
         }
-        let f = r.failure.as_ref().expect("checked");
         if let Some(b) = id.info().shipped_in(p.era) {
             if !p.mutations.has(b.switch)
                 && !a.json
