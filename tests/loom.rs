@@ -139,6 +139,7 @@ loom_scenario! {
     cross_cpu_kfree => ScenarioId::CrossCpuKfree,
     alien_free => ScenarioId::AlienFree,
     shrink_vs_tune => ScenarioId::ShrinkVsTune,
+    migrate_across_nodes => ScenarioId::MigrateAcrossNodes,
 }
 
 #[test]

@@ -208,7 +208,8 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `cache_alloc_refill` (eras A, B). Interrupts off on entry and exit; takes and drops
     /// the node's `list_lock`; may call `cache_grow`, whose irq-enable window is why `ac`
     /// is re-read afterwards ("cache_grow can reenable interrupts, then ac could change").
-    /// Era A keeps `node` from before the window; era B re-reads it (`numa_mem_id()`).
+    /// Era A keeps `node` from before the window (a shipped bug after a cross-node
+    /// migration, see `fix-refill-reread-node`); era B re-reads it (`numa_mem_id()`).
     pub(crate) fn cache_alloc_refill(
         &mut self,
         cachep: &KmemCache<P>,
@@ -284,7 +285,10 @@ impl<'m, P: Platform> Context<'m, P> {
                 if !muts.has(Mutation::StaleAcAfterGrow) {
                     ac = self.cpu_cache_get(cachep, &irq);
                 }
-                if era == Era::B {
+                // Era B re-reads the node (`node = numa_mem_id()`); 2.6.24 keeps the one
+                // read before the window, so after a migration to another node's CPU it
+                // refills that CPU's array from the old node's lists.
+                if era == Era::B || muts.has(Mutation::FixRefillRereadNode) {
                     node = self.node();
                 }
                 let avail = self.ac_do(cachep, &irq, ac, |a| a.avail());

@@ -275,7 +275,16 @@ impl<'m, P: Platform> Context<'m, P> {
                     let pfn = mem
                         .virt_to_pfn(o)
                         .unwrap_or_else(|| panic!("free_block: {o:#x} is not memory"));
-                    mem.page(pfn).and_then(|r| r.slab).unwrap_or_else(|| {
+                    let rec = mem.page(pfn);
+                    if let Some(r) = rec.filter(|r| r.node as usize != node) {
+                        // The kernel would list_del the slab from the other node's list
+                        // and relink it on this node's, under this node's lock only.
+                        panic!(
+                            "free_block: object {o:#x} of node{} handed to node{node}'s lists under node{node}'s list_lock (cache {}): its slab is on node{}'s lists — list corruption",
+                            r.node, cachep.name, r.node
+                        );
+                    }
+                    rec.and_then(|r| r.slab).unwrap_or_else(|| {
                         panic!(
                             "free_block: {o:#x} of cache {} is not in a slab page",
                             cachep.name

@@ -86,6 +86,12 @@ mutations! {
     /// takes no `slab_mutex`, can drain a shared array a `/proc/slabinfo` write has just
     /// replaced and freed.
     FixShrinkSharedLocked => "fix-shrink-shared-locked",
+    /// **Fix** of a bug that shipped in era A (2.6.24): `cache_alloc_refill` re-reads the
+    /// node after `cache_grow`'s irq-enable window (`node = numa_mem_id()`, as 4.4 does).
+    /// Without it a task that migrated to a CPU of another node refills that CPU's array
+    /// from the old node's lists, and a later flush or drain hands those objects to
+    /// `free_block` with the new node's lists and lock.
+    FixRefillRereadNode => "fix-refill-reread-node",
 }
 
 /// Which direction a catalogue switch goes.
@@ -116,14 +122,29 @@ pub struct ShippedBug {
 }
 
 /// Every shipped bug the faithful model exhibits.
-pub const SHIPPED_BUGS: &[ShippedBug] = &[ShippedBug {
-    era: crate::profile::Era::B,
-    shipped_in: "4.4–4.6 (modelled: 4.4.11)",
-    fixed_in: "4.7",
-    fix: "mm/slab: fix the theoretical race by holding proper lock (Joonsoo Kim; Message-ID 1460436666-20462-2-git-send-email-iamjoonsoo.kim@lge.com)",
-    symptom: "shared array",
-    switch: Mutation::FixShrinkSharedLocked,
-}];
+pub const SHIPPED_BUGS: &[ShippedBug] = &[
+    ShippedBug {
+        era: crate::profile::Era::B,
+        shipped_in: "4.4–4.6 (modelled: 4.4.11)",
+        fixed_in: "4.7",
+        fix: "mm/slab: fix the theoretical race by holding proper lock (Joonsoo Kim; Message-ID 1460436666-20462-2-git-send-email-iamjoonsoo.kim@lge.com)",
+        symptom: "shared array",
+        switch: Mutation::FixShrinkSharedLocked,
+    },
+    ShippedBug {
+        era: crate::profile::Era::A,
+        shipped_in: FIX_REFILL_NODE_SHIPPED_IN,
+        fixed_in: FIX_REFILL_NODE_FIXED_IN,
+        fix: FIX_REFILL_NODE_FIX,
+        symptom: "list corruption",
+        switch: Mutation::FixRefillRereadNode,
+    },
+];
+
+const FIX_REFILL_NODE_SHIPPED_IN: &str = "2.6.24 (modelled)";
+const FIX_REFILL_NODE_FIXED_IN: &str = "4.4.11 or earlier (4.4.11 re-reads the node)";
+const FIX_REFILL_NODE_FIX: &str =
+    "the node re-read after cache_grow in cache_alloc_refill (upstream commit not identified yet)";
 
 impl Mutation {
     /// Whether the switch adds a bug or removes a shipped one.

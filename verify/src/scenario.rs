@@ -46,6 +46,9 @@ pub enum ScenarioId {
     /// kmalloc on one CPU, kfree of the same objects on another (remote free into the
     /// freeing CPU's array) while both keep allocating.
     CrossCpuKfree,
+    /// §6.13 a task migrating to a CPU of another node inside `cache_grow`'s window
+    /// (two nodes): 2.6.24 keeps the node it read before the window.
+    MigrateAcrossNodes,
     /// §6.11 `kmem_cache_shrink` racing a `/proc/slabinfo` write that replaces and frees
     /// `n->shared`: the race that shipped in 4.4 (era B) and was fixed in 4.7.
     ShrinkVsTune,
@@ -207,6 +210,18 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         loom: true,
         catches: &[],
         shipped: &[Mutation::FixShrinkSharedLocked],
+    },
+    ScenarioInfo {
+        id: ScenarioId::MigrateAcrossNodes,
+        name: "migrate-across-nodes",
+        hazard: 13,
+        summary: "two nodes: a task on CPU0 (node 0) refills, sleeps in cache_grow and resumes on CPU1 (node 1) while CPU1's reaper runs; then the arrays are drained. 2.6.24 refills CPU1's array from node 0 and hands node-0 objects to free_block with node 1's lists",
+        drives: &["cache_alloc_refill", "cache_grow", "cache_free_alien", "cache_reap", "drain_array", "free_block", "kmem_cache_shrink"],
+        loom: true,
+        // Era B opens no window here (gfp_exact_node strips __GFP_WAIT on NUMA), so no
+        // window mutation is observable in both eras; the shipped bug is the proof.
+        catches: &[],
+        shipped: &[Mutation::FixRefillRereadNode],
     },
 ];
 
@@ -482,6 +497,7 @@ fn run_inner<P: Platform>(id: ScenarioId, p: &Params) -> Outcome {
         ScenarioId::AlienFree => alien_free::<P>(p),
         ScenarioId::CrossCpuKfree => cross_cpu_kfree::<P>(p),
         ScenarioId::ShrinkVsTune => shrink_vs_tune::<P>(p),
+        ScenarioId::MigrateAcrossNodes => migrate_across_nodes::<P>(p),
         ScenarioId::Mixed => mixed::<P>(p),
     }
 }
@@ -964,6 +980,40 @@ fn shrink_vs_tune<P: Platform>(p: &Params) -> Outcome {
     );
     final_audit(&m);
     done(&m, 3, 3)
+}
+
+fn migrate_across_nodes<P: Platform>(p: &Params) -> Outcome {
+    // CPU0 is on node 0, CPU1 on node 1.
+    let m = machine_nodes::<P>(p, 2, KmallocSetup::None, FaultInjection::default());
+    // limit 2, batch 2, no shared array: a refill takes two objects, one stays in the array.
+    let c = tiny_cache(&m, "scn", 1300, (2, 2, 0));
+    let c1 = c.clone();
+    let task = spawn(&m, move |m| {
+        let mut t = m.task(0, "task@cpu0(node0)->cpu1(node1)");
+        t.plan_migrations([1]);
+        let o = must(
+            t.kmem_cache_alloc(&c1, Gfp::KERNEL).expect("valid"),
+            "migrating task's allocation",
+        );
+        // On CPU1 now (if the window opened): a node-0 object goes to node 1's alien array.
+        t.kmem_cache_free(&c1, o).expect("free");
+    });
+    let reaper = spawn(&m, move |m| {
+        let mut r = m.reaper(1, "reap@cpu1(node1)");
+        r.cache_reap();
+        r.cache_reap();
+    });
+    task.join();
+    reaper.join();
+    // Quiescent: shrink drains every CPU array into its CPU's node (do_drain).
+    let mut t = m.task(1, "after@cpu1");
+    assert!(
+        !t.kmem_cache_shrink(&c).expect("shrink"),
+        "every object is free: no slab may remain after shrink"
+    );
+    final_audit(&m);
+    assert_eq!(m.live_objects(&c), 0);
+    done(&m, 1, 1)
 }
 
 fn alien_free<P: Platform>(p: &Params) -> Outcome {
