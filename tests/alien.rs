@@ -169,3 +169,64 @@ fn alien_arrays_hold_twelve_entries_or_one_when_the_limit_is_one() {
         .unwrap();
     assert_eq!(m.alien_snapshot(&small, 0, 1).unwrap().limit, 12);
 }
+
+/// `fallback_alloc` (both eras): with node 0 out of memory, a GFP_KERNEL allocation on
+/// CPU0 finds nothing on node 0 (refill, `____cache_alloc_node`, their `__GFP_THISNODE`
+/// grows), falls back, opens the irq-enable window around the page allocation from any
+/// node, and gets an object of a new node-1 slab. Era B opens no window anywhere else on
+/// NUMA (`gfp_exact_node` strips `__GFP_WAIT`), so this is its only one. GFP_ATOMIC
+/// falls back without a window.
+#[test]
+fn fallback_alloc_opens_its_window_and_grows_on_the_node_with_memory() {
+    use slab_model::trace::EventKind;
+    for era in [Era::A, Era::B] {
+        let profile = ArchProfile {
+            cpus: 2,
+            nodes: 2,
+            ..ArchProfile::tiny()
+        };
+        let mut cfg = MachineConfig::new(profile, era);
+        cfg.kmalloc = KmallocSetup::None;
+        cfg.faults.exhausted_node = Some(0);
+        let m: Machine<StdPlatform> = Machine::new(cfg).expect("boot");
+        let c = cache(&m, "fb", 1300);
+        let mut t = m.task(0, "cpu0");
+        let windows = |m: &Machine<StdPlatform>| {
+            m.trace
+                .events()
+                .iter()
+                .filter(|e| e.kind == EventKind::IrqWindowOpen)
+                .count()
+        };
+        let before = windows(&m);
+        let o = t
+            .kmem_cache_alloc(&c, Gfp::KERNEL)
+            .unwrap()
+            .expect("fallback");
+        assert_eq!(
+            m.page_node_of(o),
+            Some(1),
+            "era {era}: the object is node 1's"
+        );
+        let opened = windows(&m) - before;
+        // Era A: the refill's and ____cache_alloc_node's THISNODE grows open windows too
+        // (GFP_THISNODE keeps __GFP_WAIT in 2.6.24); era B: fallback_alloc's own window
+        // and the grow of the page it got.
+        assert!(opened >= 2, "era {era}: {opened} windows");
+        assert!(
+            m.covered().contains(&slab_model::trace::KFn::FallbackAlloc),
+            "era {era}"
+        );
+        assert!(m.node_snapshot(&c, 0).all_slabs().next().is_none());
+        let before = windows(&m);
+        let mut irq = m.interrupt(0, "irq0");
+        let a = irq
+            .kmem_cache_alloc(&c, Gfp::ATOMIC)
+            .unwrap()
+            .expect("atomic fallback");
+        assert_eq!(windows(&m), before, "era {era}: no window for GFP_ATOMIC");
+        irq.kmem_cache_free(&c, a).unwrap();
+        t.kmem_cache_free(&c, o).unwrap();
+        m.audit().assert_ok();
+    }
+}

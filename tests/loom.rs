@@ -140,6 +140,7 @@ loom_scenario! {
     alien_free => ScenarioId::AlienFree,
     shrink_vs_tune => ScenarioId::ShrinkVsTune,
     migrate_across_nodes => ScenarioId::MigrateAcrossNodes,
+    fallback_alloc => ScenarioId::FallbackAlloc,
 }
 
 #[test]

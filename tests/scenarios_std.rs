@@ -1,4 +1,5 @@
-//! Every scenario on real std threads, both eras: the correct model passes. (Real threads
+//! Every scenario on real std threads, both eras: the correct model passes (with the fix
+//! switches of the bugs that shipped in the era; loom and shuttle check those bugs). (Real threads
 //! rarely hit a racy interleaving; loom and shuttle are what explore them.) Also the
 //! coverage claim: together the scenarios run every kernel function of the alloc and free
 //! paths — recorded by the model itself as each function is entered.
@@ -16,6 +17,7 @@ fn every_scenario_passes_on_std_threads() {
             for _ in 0..20 {
                 let mut p = Params::small(era);
                 p.ops = 3;
+                p.mutations = slab_model::MutationSet::shipped_fixes(era);
                 run::<StdPlatform>(s.id, &p);
             }
         }
@@ -29,6 +31,7 @@ fn loom_scenarios_drive_every_kernel_function_of_the_alloc_and_free_paths() {
         for era in [Era::A, Era::B] {
             let mut p = Params::small(era);
             p.ops = 2;
+            p.mutations = slab_model::MutationSet::shipped_fixes(era);
             covered.extend(run::<StdPlatform>(s.id, &p).covered);
         }
     }

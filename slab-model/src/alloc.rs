@@ -4,7 +4,7 @@
 
 use crate::array_cache::{transfer_objects, BATCHREFILL_LIMIT};
 use crate::cache::{AcRef, KmemCache};
-use crate::cpu::{Context, ContextKind, IrqOff};
+use crate::cpu::{Context, ContextKind, IrqOff, MigrationPoint};
 use crate::error::SlabError;
 use crate::gfp::Gfp;
 use crate::machine::Owner;
@@ -59,9 +59,9 @@ impl<'m, P: Platform> Context<'m, P> {
         Ok(())
     }
 
-    /// `kmem_cache_alloc(cachep, flags)` (eras A, B): `local_irq_save`, `____cache_alloc`,
-    /// `local_irq_restore`, then the post-allocation work (`__GFP_ZERO`). Returns
-    /// `Ok(None)` when the kernel returns NULL (no memory).
+    /// `kmem_cache_alloc(cachep, flags)` (eras A, B): `local_irq_save`,
+    /// `__do_cache_alloc`, `local_irq_restore`, then the post-allocation work
+    /// (`__GFP_ZERO`). Returns `Ok(None)` when the kernel returns NULL (no memory).
     pub fn kmem_cache_alloc(
         &mut self,
         cachep: &KmemCache<P>,
@@ -70,11 +70,31 @@ impl<'m, P: Platform> Context<'m, P> {
         self.check_alloc_args(cachep, flags)?;
         self.enter(cachep.id, KFn::KmemCacheAlloc);
         let irq = self.local_irq_disable();
-        let (objp, irq) = self.____cache_alloc(cachep, flags, irq);
+        let (objp, irq) = self.__do_cache_alloc(cachep, flags, irq);
         self.local_irq_enable(irq);
         let objp = objp.map(|o| self.cache_alloc_debugcheck_after(cachep, flags, o, Owner::Caller));
         self.m.audit_after_op();
         Ok(objp)
+    }
+
+    /// `__do_cache_alloc` (eras A, B), interrupts off: `____cache_alloc`, and on a NUMA
+    /// machine, when the local refill found nothing ("we may just have run out of memory
+    /// on the local node"), `____cache_alloc_node(numa_node_id())`, which can fall back to
+    /// other nodes. `alternate_node_alloc` (mempolicy / cpuset spreading) is not
+    /// modelled: no task has a memory policy.
+    pub(crate) fn __do_cache_alloc(
+        &mut self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+        irq: IrqOff<'m, P>,
+    ) -> (Option<u64>, IrqOff<'m, P>) {
+        let (objp, irq) = self.____cache_alloc(cachep, flags, irq);
+        if objp.is_some() || !self.m.numa() {
+            return (objp, irq);
+        }
+        // numa_node_id() now: the refill's window may have moved the task.
+        let node = self.node();
+        self.____cache_alloc_node(cachep, flags, node, irq)
     }
 
     /// `kmem_cache_alloc_node(cachep, flags, nodeid)`. Without NUMA it is
@@ -279,7 +299,7 @@ impl<'m, P: Platform> Context<'m, P> {
                         Era::B => flags.exact_node(true),
                     };
                 }
-                let (x, new_irq) = self.cache_grow(cachep, grow_flags, node, irq);
+                let (x, new_irq) = self.cache_grow(cachep, grow_flags, node, None, irq);
                 irq = new_irq;
                 // cache_grow can reenable interrupts, then ac could change.
                 if !muts.has(Mutation::StaleAcAfterGrow) {
@@ -488,11 +508,97 @@ impl<'m, P: Platform> Context<'m, P> {
                 Era::A => flags | Gfp::GFP_THISNODE,
                 Era::B => flags.exact_node(true),
             };
-            let (x, new_irq) = self.cache_grow(cachep, grow_flags, nodeid, irq);
+            let (x, new_irq) = self.cache_grow(cachep, grow_flags, nodeid, None, irq);
             irq = new_irq;
             if !x {
+                return self.fallback_alloc(cachep, flags, irq);
+            }
+        }
+    }
+
+    /// `fallback_alloc(cache, flags)` (NUMA, eras A, B), interrupts off: no object on the
+    /// wanted node and it cannot grow. Unless the mask is `__GFP_THISNODE`: walk the nodes
+    /// in zonelist order (this node first) and take an object from any whose
+    /// `free_objects`, read **without** `list_lock`, is non-zero (`____cache_alloc_node`
+    /// with a node-exact mask); else **enable interrupts if the mask may block** and ask
+    /// the page allocator for a slab from any node (`kmem_getpages`: era A `nodeid = -1`,
+    /// era B `numa_mem_id()` without `__GFP_THISNODE`), disable them again — possibly on
+    /// another CPU — and `cache_grow` that page on the node it came from, then take an
+    /// object from it; when another CPU took the new slab's objects first ("we are not
+    /// holding any locks"), retry. The cpuset retry of 3.x–4.x (B.17) is not modelled: the
+    /// model has no cpusets.
+    pub(crate) fn fallback_alloc(
+        &mut self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+        mut irq: IrqOff<'m, P>,
+    ) -> (Option<u64>, IrqOff<'m, P>) {
+        self.enter(cachep.id, KFn::FallbackAlloc);
+        if flags.contains(Gfp::THISNODE) {
+            return (None, irq);
+        }
+        let muts = self.m.mutations();
+        let exact = |f: Gfp| match self.m.era() {
+            Era::A => f | Gfp::GFP_THISNODE,
+            Era::B => f.exact_node(true),
+        };
+        let local_flags = flags & (Gfp(Gfp::CONSTRAINT_MASK.0 | Gfp::RECLAIM_MASK.0));
+        let nodes = self.m.nodes();
+        loop {
+            // retry: objects on any node's lists (zonelist order from this node).
+            let here = self.node();
+            for i in 0..nodes {
+                let nid = (here + i) % nodes;
+                self.site(cachep.id, crate::site::Site::PeekFreeObjects);
+                if cachep.nodes[nid].peek_free_objects() == 0 {
+                    continue;
+                }
+                let (o, i) = self.____cache_alloc_node(cachep, exact(flags), nid, irq);
+                irq = i;
+                if o.is_some() {
+                    return (o, irq);
+                }
+            }
+            // A slab from the page allocator, from whichever node it has memory on.
+            let window = local_flags.allows_blocking() || muts.has(Mutation::IrqWindowInAtomic);
+            if window {
+                assert!(
+                    self.kind() != ContextKind::Interrupt,
+                    "BUG: scheduling while atomic: fallback_alloc enabled interrupts inside an interrupt handler of cpu{} (gfp {:#x} does not allow blocking)",
+                    self.cpu(),
+                    flags.0
+                );
+            }
+            let mut tok = Some(irq);
+            if window {
+                self.irq_window_open(cachep.id, tok.take().expect("token"));
+            }
+            let want = self.node();
+            let page = self.kmem_getpages(cachep, local_flags, want);
+            if window {
+                self.may_sleep(cachep.id, MigrationPoint::AfterGetpages);
+            }
+            irq = match tok {
+                Some(t) => t,
+                None => self.irq_window_close(cachep.id),
+            };
+            let Some(pfn) = page else {
+                return (None, irq);
+            };
+            let nid = self.m.mem().page(pfn).expect("allocated page").node as usize;
+            let (grown, i) = self.cache_grow(cachep, flags, nid, Some(pfn), irq);
+            irq = i;
+            if !grown {
+                // cache_grow already freed the page.
                 return (None, irq);
             }
+            let (o, i) = self.____cache_alloc_node(cachep, exact(flags), nid, irq);
+            irq = i;
+            if o.is_some() {
+                return (o, irq);
+            }
+            // Another processor may allocate the objects in the slab since we are not
+            // holding any locks.
         }
     }
 }

@@ -26,7 +26,8 @@ pub const CTOR_PATTERN: u8 = 0xc7;
 const MAX_GROW_DEPTH: u32 = 4;
 
 impl<'m, P: Platform> Context<'m, P> {
-    /// `cache_grow(cachep, flags, nodeid)` (eras A, B). Interrupts off on entry
+    /// `cache_grow(cachep, flags, nodeid, page)` (eras A, B; `page` is `Some` only from
+    /// `fallback_alloc`, which allocated the pages itself). Interrupts off on entry
     /// (`check_irq_off`). Takes `list_lock` of `nodeid` to pick the colour
     /// (`colour_next`, wrapping at `colour`), then — if the gfp mask allows blocking —
     /// **enables interrupts** for the page allocation: the token is given up, interrupts
@@ -39,6 +40,7 @@ impl<'m, P: Platform> Context<'m, P> {
         cachep: &KmemCache<P>,
         flags: Gfp,
         nodeid: usize,
+        page: Option<Pfn>,
         irq: IrqOff<'m, P>,
     ) -> (bool, IrqOff<'m, P>) {
         let muts = self.m.mutations();
@@ -95,10 +97,12 @@ impl<'m, P: Platform> Context<'m, P> {
         }
 
         let ok = 'grow: {
-            let Some(pfn) = self.kmem_getpages(cachep, local_flags, nodeid) else {
+            // fallback_alloc hands in the pages it already got (2.6.24's `objp`, 4.4's
+            // `page` argument).
+            let Some(pfn) = page.or_else(|| self.kmem_getpages(cachep, local_flags, nodeid)) else {
                 break 'grow false;
             };
-            if irq.is_none() {
+            if irq.is_none() && page.is_none() {
                 // The page allocator may have slept: the task can resume on another CPU,
                 // where alloc_slabmgmt's nested allocation then runs.
                 self.may_sleep(cachep.id, MigrationPoint::AfterGetpages);

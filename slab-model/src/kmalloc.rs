@@ -86,6 +86,13 @@ impl<P: Platform> Machine<P> {
         Some(self.cache_by_id(id))
     }
 
+    /// `page_to_nid(virt_to_page(addr))`: the node of the page holding `addr`.
+    pub fn page_node_of(&self, addr: u64) -> Option<usize> {
+        let mem = self.mem();
+        let pfn = mem.virt_to_pfn(addr).filter(|&p| mem.pfn_valid(p))?;
+        Some(mem.page(pfn)?.node as usize)
+    }
+
     /// Reads `len` bytes of simulated memory (for tests: constructed state, `__GFP_ZERO`).
     pub fn read_memory(&self, addr: u64, len: usize) -> Vec<u8> {
         self.mem().read(addr, len)

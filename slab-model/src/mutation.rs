@@ -66,7 +66,8 @@ mutations! {
     ReapForeignCpu => "reap-foreign-cpu",
     /// `do_tune_cpucache` frees the old per-CPU array before every CPU stopped using it.
     TuneFreesArrayEarly => "tune-frees-array-early",
-    /// `cache_grow` opens the irq window for a mask that does not allow blocking.
+    /// `cache_grow` (and `fallback_alloc`) opens the irq window for a mask that does not
+    /// allow blocking.
     IrqWindowInAtomic => "irq-window-in-atomic",
     /// `cache_init_objs` skips the constructor for one object.
     CtorSkipped => "ctor-skipped",

@@ -83,6 +83,10 @@ pub struct FaultInjection {
     pub seed: u64,
     /// Fail every request (the machine is out of memory).
     pub fail_always: bool,
+    /// This node has no free memory: a request bound to it (`__GFP_THISNODE`) fails, any
+    /// other falls back to the next node in zonelist order (the NUMA fallback paths).
+    #[serde(default)]
+    pub exhausted_node: Option<usize>,
 }
 
 /// Which vmstat counter a slab page is charged to (`kmem_getpages`: `__GFP_RECLAIMABLE`
@@ -250,6 +254,9 @@ impl BuddyAllocator {
             (0..n).map(|i| (node + i) % n).collect()
         };
         for nid in candidates {
+            if self.faults.exhausted_node == Some(nid) {
+                continue;
+            }
             if let Some(pfn) = self.rmqueue(nid, order) {
                 self.allocated.insert(
                     pfn,

@@ -133,6 +133,8 @@ pub enum KFn {
     DrainAlienCache,
     /// `reap_alien`.
     ReapAlien,
+    /// `fallback_alloc`.
+    FallbackAlloc,
 }
 
 impl KFn {
@@ -172,6 +174,7 @@ impl KFn {
         KFn::CacheFreeAlien,
         KFn::DrainAlienCache,
         KFn::ReapAlien,
+        KFn::FallbackAlloc,
     ];
     /// The kernel's name.
     pub fn name(self) -> &'static str {
@@ -210,6 +213,7 @@ impl KFn {
             KFn::CacheFreeAlien => "cache_free_alien",
             KFn::DrainAlienCache => "__drain_alien_cache",
             KFn::ReapAlien => "reap_alien",
+            KFn::FallbackAlloc => "fallback_alloc",
         }
     }
 }

@@ -49,6 +49,9 @@ pub enum ScenarioId {
     /// §6.13 a task migrating to a CPU of another node inside `cache_grow`'s window
     /// (two nodes): 2.6.24 keeps the node it read before the window.
     MigrateAcrossNodes,
+    /// §6.12 `fallback_alloc` on NUMA: the local node has no memory; its irq-enable window
+    /// with an interrupt on the same CPU, and another node's CPU allocating.
+    FallbackAlloc,
     /// §6.11 `kmem_cache_shrink` racing a `/proc/slabinfo` write that replaces and frees
     /// `n->shared`: the race that shipped in 4.4 (era B) and was fixed in 4.7.
     ShrinkVsTune,
@@ -222,6 +225,16 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         // window mutation is observable in both eras; the shipped bug is the proof.
         catches: &[],
         shipped: &[Mutation::FixRefillRereadNode],
+    },
+    ScenarioInfo {
+        id: ScenarioId::FallbackAlloc,
+        name: "fallback-alloc",
+        hazard: 12,
+        summary: "two nodes, node 0 out of memory: CPU0's task falls back (fallback_alloc opens its irq window, the slab comes from node 1) while CPU0's interrupt handler and CPU1 allocate",
+        drives: &["__do_cache_alloc", "cache_alloc_refill", "____cache_alloc_node", "fallback_alloc", "kmem_getpages", "cache_grow", "cache_free_alien"],
+        loom: true,
+        catches: &[Mutation::IrqWindowInAtomic],
+        shipped: &[],
     },
 ];
 
@@ -498,6 +511,7 @@ fn run_inner<P: Platform>(id: ScenarioId, p: &Params) -> Outcome {
         ScenarioId::CrossCpuKfree => cross_cpu_kfree::<P>(p),
         ScenarioId::ShrinkVsTune => shrink_vs_tune::<P>(p),
         ScenarioId::MigrateAcrossNodes => migrate_across_nodes::<P>(p),
+        ScenarioId::FallbackAlloc => fallback_alloc::<P>(p),
         ScenarioId::Mixed => mixed::<P>(p),
     }
 }
@@ -979,6 +993,53 @@ fn shrink_vs_tune<P: Platform>(p: &Params) -> Outcome {
         "every object is free: no slab may remain after shrink"
     );
     final_audit(&m);
+    done(&m, 3, 3)
+}
+
+fn fallback_alloc<P: Platform>(p: &Params) -> Outcome {
+    // Node 0 has no free memory: requests bound to it fail, others get node 1's pages.
+    let faults = FaultInjection {
+        exhausted_node: Some(0),
+        ..FaultInjection::default()
+    };
+    let m = machine_nodes::<P>(p, 2, KmallocSetup::None, faults);
+    let c = tiny_cache(&m, "scn", 1300, (1, 1, 0));
+    let c0 = c.clone();
+    let task = spawn(&m, move |m| {
+        let mut t = m.task(0, "task@cpu0(node0)");
+        let o = must(
+            t.kmem_cache_alloc(&c0, Gfp::KERNEL).expect("valid"),
+            "GFP_KERNEL allocation on a node without memory (fallback_alloc)",
+        );
+        t.kmem_cache_free(&c0, o).expect("free");
+    });
+    let c1 = c.clone();
+    let irq = spawn(&m, move |m| {
+        let mut i = m.interrupt(0, "irq@cpu0(node0)");
+        let o = must(
+            i.kmem_cache_alloc(&c1, Gfp::ATOMIC).expect("valid"),
+            "GFP_ATOMIC allocation in an interrupt on a node without memory",
+        );
+        i.kmem_cache_free(&c1, o).expect("free");
+    });
+    let c2 = c.clone();
+    let remote = spawn(&m, move |m| {
+        let mut t = m.task(1, "task@cpu1(node1)");
+        let o = must(
+            t.kmem_cache_alloc(&c2, Gfp::ATOMIC).expect("valid"),
+            "allocation on node 1",
+        );
+        t.kmem_cache_free(&c2, o).expect("free");
+    });
+    task.join();
+    irq.join();
+    remote.join();
+    final_audit(&m);
+    assert_eq!(m.live_objects(&c), 0);
+    assert!(
+        m.node_snapshot(&c, 0).all_slabs().next().is_none(),
+        "node 0 has no memory: no slab may be on its lists"
+    );
     done(&m, 3, 3)
 }
 
