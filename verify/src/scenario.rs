@@ -230,7 +230,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         id: ScenarioId::FallbackAlloc,
         name: "fallback-alloc",
         hazard: 12,
-        summary: "two nodes, node 0 out of memory: CPU0's task falls back (fallback_alloc opens its irq window, the slab comes from node 1) while CPU0's interrupt handler and CPU1 allocate",
+        summary: "two nodes, node 0 out of memory: CPU0's task falls back (fallback_alloc opens its irq window, the slab comes from node 1) and is moved to CPU1 (node 1) inside a window, while CPU0's interrupt handler and CPU1 allocate",
         drives: &["__do_cache_alloc", "cache_alloc_refill", "____cache_alloc_node", "fallback_alloc", "kmem_getpages", "cache_grow", "cache_free_alien"],
         loom: true,
         catches: &[Mutation::IrqWindowInAtomic],
@@ -1006,7 +1006,10 @@ fn fallback_alloc<P: Platform>(p: &Params) -> Outcome {
     let c = tiny_cache(&m, "scn", 1300, (1, 1, 0));
     let c0 = c.clone();
     let task = spawn(&m, move |m| {
-        let mut t = m.task(0, "task@cpu0(node0)");
+        // The task is moved to CPU1 (node 1) at the first window that closes: era A's
+        // refill grow (2.6.24 keeps __GFP_WAIT on NUMA), era B's fallback_alloc window.
+        let mut t = m.task(0, "task@cpu0(node0)->cpu1(node1)");
+        t.plan_migrations([1]);
         let o = must(
             t.kmem_cache_alloc(&c0, Gfp::KERNEL).expect("valid"),
             "GFP_KERNEL allocation on a node without memory (fallback_alloc)",
