@@ -12,6 +12,10 @@ use slab_model::{
 };
 
 fn two_nodes(era: Era) -> Machine<StdPlatform> {
+    two_nodes_with(era, slab_model::FaultInjection::default())
+}
+
+fn two_nodes_with(era: Era, faults: slab_model::FaultInjection) -> Machine<StdPlatform> {
     let profile = ArchProfile {
         cpus: 2,
         nodes: 2,
@@ -20,6 +24,7 @@ fn two_nodes(era: Era) -> Machine<StdPlatform> {
     let mut cfg = MachineConfig::new(profile, era);
     cfg.kmalloc = KmallocSetup::None;
     cfg.audit_every_op = true;
+    cfg.faults = faults;
     Machine::new(cfg).expect("boot")
 }
 
@@ -180,15 +185,13 @@ fn alien_arrays_hold_twelve_entries_or_one_when_the_limit_is_one() {
 fn fallback_alloc_opens_its_window_and_grows_on_the_node_with_memory() {
     use slab_model::trace::EventKind;
     for era in [Era::A, Era::B] {
-        let profile = ArchProfile {
-            cpus: 2,
-            nodes: 2,
-            ..ArchProfile::tiny()
-        };
-        let mut cfg = MachineConfig::new(profile, era);
-        cfg.kmalloc = KmallocSetup::None;
-        cfg.faults.exhausted_node = Some(0);
-        let m: Machine<StdPlatform> = Machine::new(cfg).expect("boot");
+        let m = two_nodes_with(
+            era,
+            slab_model::FaultInjection {
+                exhausted_node: Some(0),
+                ..Default::default()
+            },
+        );
         let c = cache(&m, "fb", 1300);
         let mut t = m.task(0, "cpu0");
         let windows = |m: &Machine<StdPlatform>| {

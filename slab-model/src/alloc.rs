@@ -537,7 +537,6 @@ impl<'m, P: Platform> Context<'m, P> {
         if flags.contains(Gfp::THISNODE) {
             return (None, irq);
         }
-        let muts = self.m.mutations();
         let exact = |f: Gfp| match self.m.era() {
             Era::A => f | Gfp::GFP_THISNODE,
             Era::B => f.exact_node(true),
@@ -560,19 +559,8 @@ impl<'m, P: Platform> Context<'m, P> {
                 }
             }
             // A slab from the page allocator, from whichever node it has memory on.
-            let window = local_flags.allows_blocking() || muts.has(Mutation::IrqWindowInAtomic);
-            if window {
-                assert!(
-                    self.kind() != ContextKind::Interrupt,
-                    "BUG: scheduling while atomic: fallback_alloc enabled interrupts inside an interrupt handler of cpu{} (gfp {:#x} does not allow blocking)",
-                    self.cpu(),
-                    flags.0
-                );
-            }
-            let mut tok = Some(irq);
-            if window {
-                self.irq_window_open(cachep.id, tok.take().expect("token"));
-            }
+            let tok = self.irq_window_open_if(cachep.id, "fallback_alloc", local_flags, irq);
+            let window = tok.is_none();
             let want = self.node();
             let page = self.kmem_getpages(cachep, local_flags, want);
             if window {

@@ -229,6 +229,35 @@ impl<'m, P: Platform> Context<'m, P> {
         self.trace(cache, EventKind::IrqWindowOpen);
     }
 
+    /// `if (local_flags & __GFP_WAIT) local_irq_enable();` of `cache_grow` and
+    /// `fallback_alloc` (`who`): opens the window when the mask may block (or under
+    /// `irq-window-in-atomic`), returning `None`; else hands the token back. An interrupt
+    /// handler that would open it has slept in atomic context: the kernel's BUG.
+    pub(crate) fn irq_window_open_if(
+        &self,
+        cache: u32,
+        who: &str,
+        local_flags: crate::gfp::Gfp,
+        irq: IrqOff<'m, P>,
+    ) -> Option<IrqOff<'m, P>> {
+        let window = local_flags.allows_blocking()
+            || self
+                .m
+                .mutations()
+                .has(crate::mutation::Mutation::IrqWindowInAtomic);
+        if !window {
+            return Some(irq);
+        }
+        assert!(
+            self.kind != ContextKind::Interrupt,
+            "BUG: scheduling while atomic: {who} enabled interrupts inside an interrupt handler of cpu{} (gfp {:#x} does not allow blocking)",
+            self.cpu,
+            local_flags.0
+        );
+        self.irq_window_open(cache, irq);
+        None
+    }
+
     /// Closes the window: interrupts off again — on whatever CPU the task now runs on.
     pub(crate) fn irq_window_close(&mut self, cache: u32) -> IrqOff<'m, P> {
         self.may_sleep(cache, MigrationPoint::WindowClose);

@@ -3,7 +3,7 @@
 //! `kmem_freepages` for the failure path and `slab_destroy`.
 
 use crate::cache::KmemCache;
-use crate::cpu::{Context, ContextKind, IrqOff, IrqState, MigrationPoint};
+use crate::cpu::{Context, IrqOff, IrqState, MigrationPoint};
 use crate::geometry::DescriptorSource;
 use crate::gfp::Gfp;
 use crate::machine::Owner;
@@ -84,17 +84,7 @@ impl<'m, P: Platform> Context<'m, P> {
         };
         let offset = offset * cachep.geo.colour_off;
 
-        let window = local_flags.allows_blocking() || muts.has(Mutation::IrqWindowInAtomic);
-        let mut irq = Some(irq);
-        if window {
-            assert!(
-                self.kind() != ContextKind::Interrupt,
-                "BUG: scheduling while atomic: cache_grow enabled interrupts inside an interrupt handler of cpu{} (gfp {:#x} does not allow blocking)",
-                self.cpu(),
-                flags.0
-            );
-            self.irq_window_open(cachep.id, irq.take().expect("token"));
-        }
+        let mut irq = self.irq_window_open_if(cachep.id, "cache_grow", local_flags, irq);
 
         let ok = 'grow: {
             // fallback_alloc hands in the pages it already got (2.6.24's `objp`, 4.4's
