@@ -21,7 +21,10 @@ pub struct ArrayCache {
     pub limit: usize,
     /// `batchcount`: objects moved per refill / flush.
     pub batchcount: usize,
-    /// `touched`: set by allocation, cleared by the reaper.
+    /// `touched`: set by allocation, cleared by the reaper. For CPU and shared arrays the
+    /// flag itself lives in a peek word (the reaper clears it without a lock); inside a
+    /// locked or irq-off section this field is only a "set" request that the section's
+    /// end publishes to the word. Snapshots fill it in from the word.
     pub touched: bool,
     /// `entry[0..avail]`.
     pub entry: Vec<u64>,

@@ -256,7 +256,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `free_objects++`; a slab that becomes empty goes to the head of `slabs_free`, or —
     /// when `free_objects > free_limit` — is unlinked for destruction (`free_objects -=
     /// num`); a slab still in use goes to the tail of `slabs_partial`. Returns the slabs
-    /// to destroy (the caller destroys them per era, see [`Self::destroy_doomed`]).
+    /// to destroy (the caller destroys them per era, see [`Self::spin_unlock_slabs_destroy`] and [`Self::spin_unlock_irq_slabs_destroy`]).
     pub(crate) fn free_block(
         &self,
         cachep: &KmemCache<P>,

@@ -858,7 +858,7 @@ fn reap_vs_alloc<P: Platform>(p: &Params) -> Outcome {
     }
     final_audit(&m);
     assert_eq!(m.live_objects(&c), 0);
-    done(&m, 19, 19)
+    done(&m, 20, 20)
 }
 
 fn tune_during_grow<P: Platform>(p: &Params) -> Outcome {
@@ -993,7 +993,7 @@ fn shrink_vs_tune<P: Platform>(p: &Params) -> Outcome {
         "every object is free: no slab may remain after shrink"
     );
     final_audit(&m);
-    done(&m, 3, 3)
+    done(&m, 4, 4)
 }
 
 fn fallback_alloc<P: Platform>(p: &Params) -> Outcome {
