@@ -1,4 +1,4 @@
-//! Alien caches (NUMA, two nodes), exact kernel numbers (kernel-facts §A.7, §A.8):
+//! Alien caches (NUMA, two nodes), exact kernel numbers (mm/slab.c v2.6.24 and v4.4.11 alien paths):
 //! remote frees collect in the freeing node's alien array for the object's node
 //! (capacity 12 when the cache's limit > 1); a free into a full alien array first drains
 //! it into the remote node — into its shared array as far as there is room

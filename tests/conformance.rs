@@ -1,5 +1,5 @@
 //! Conformance suite: tests that the model behaves as SLAB (mm/slab.c), not merely as an
-//! allocator. Each test pins one rule of kernel-facts §A.5–A.10 / A.13 to the exact
+//! allocator. Each test pins one rule of mm/slab.c (tunables, allocation, free, reap, tune, shrink, array discipline) to the exact
 //! numbers the kernel would produce, in both eras where the rule applies. Machines are
 //! `ArchProfile::tiny()` (x86_64, 4 KiB pages, 64-byte lines, 2 CPUs, 1 node) with the
 //! audit after every operation; caches are tuned to tiny arrays so the slow paths run.

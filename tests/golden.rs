@@ -1,5 +1,5 @@
 //! Golden slabinfo rows: every row of `tests/data/golden-slabinfo.tsv` (real 2.6.30.1
-//! x86_64 data, kernel-facts §C.3) and of `tests/data/golden-other-kernels.tsv` (rows
+//! x86_64 data, real /proc/slabinfo rows) and of `tests/data/golden-other-kernels.tsv` (rows
 //! derived by hand from the facts, derivations in that file's comments) must be
 //! reproduced exactly by the geometry model.
 

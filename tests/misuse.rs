@@ -1,4 +1,4 @@
-//! Caller misuse (DESIGN.md §3 "Errors", kernel-facts §A.7, A.10, A.11): every misuse
+//! Caller misuse (typed errors before any state change): every misuse
 //! returns its typed `SlabError` and is detected before anything changes — the audit
 //! passes and /proc/slabinfo, the CPU arrays and the node lists are identical before and
 //! after. Both eras.

@@ -1,4 +1,4 @@
-//! /proc/slabinfo (kernel-facts §C.1): header, exact column widths, and the numbers of a
+//! /proc/slabinfo (format version 2.1: mm/slab.c v2.6.24 `s_show`): header, exact column widths, and the numbers of a
 //! scripted workload worked out by hand — objects parked in per-CPU and shared arrays
 //! count as active. Both eras (the 1000-byte cache has the same geometry in each).
 

@@ -1,7 +1,7 @@
 //! Alien caches (NUMA): frees of objects that belong to another node are batched per
 //! remote node and returned to that node's shared array and slabs in one go —
 //! `cache_free_alien`, `__drain_alien_cache`, `reap_alien`, `drain_alien_cache`
-//! (kernel-facts §A.7, §A.8).
+//! (mm/slab.c v2.6.24 lines 1067–1156, v4.4.11 lines 920–1032).
 //!
 //! Alien caches are used when more than one node is online (`use_alien_caches`). Each
 //! array has its own lock, taken with interrupts off; draining it takes the *remote*

@@ -3,7 +3,7 @@
 //!
 //! `entry` holds exactly `avail` object addresses; `entry[avail-1]` is the hottest.
 //! Pops and pushes happen at the top; flushes and drains take from the bottom
-//! (kernel-facts §A.13 "array discipline").
+//! (the array discipline of mm/slab.c `__cache_free` / `cache_flusharray` / `drain_array`).
 
 use crate::mutation::{Mutation, MutationSet};
 

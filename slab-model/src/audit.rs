@@ -1,4 +1,4 @@
-//! The invariant audit (DESIGN.md §4, kernel-facts §A.13).
+//! The invariant audit (conservation, freelists, list placement, arrays, memory, constructors).
 //!
 //! [`Machine::audit`] checks every invariant at a quiescent point and returns a structured
 //! report naming the invariant and the cache / node / slab / object it failed at. It takes

@@ -1,6 +1,6 @@
 //! `kmem_cache_create` geometry: alignment, off-slab decision, `cache_estimate`,
 //! `calculate_slab_order`, colouring and the `enable_cpucache` tunables
-//! (kernel-facts §A.3, §A.5), for eras A and B.
+//! (mm/slab.c `kmem_cache_create`, `calculate_slab_order`, `cache_estimate`, `enable_cpucache`), for eras A and B.
 //!
 //! Pure functions of the architecture profile, the era and the creation arguments: no
 //! locks, no state. `cache.rs` calls [`calculate_geometry`] and then builds the cache.

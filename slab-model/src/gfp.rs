@@ -1,4 +1,4 @@
-//! GFP flags: the bits of `gfp_t` that SLAB looks at (kernel-facts §A.11).
+//! GFP flags: the bits of `gfp_t` that SLAB looks at (include/linux/gfp.h of each era).
 //!
 //! Bit values follow 2.6.24 `include/linux/gfp.h`. Era B's `__GFP_DIRECT_RECLAIM` plays the
 //! role of `__GFP_WAIT` (both decide whether `cache_grow` may enable interrupts), so the

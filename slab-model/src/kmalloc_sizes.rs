@@ -1,4 +1,4 @@
-//! kmalloc size classes (kernel-facts §A.4): which general caches exist, in which order
+//! kmalloc size classes (2.6.24 include/linux/kmalloc_sizes.h; 4.4 mm/slab_common.c): which general caches exist, in which order
 //! `kmem_cache_init` creates them, how a request size maps to a class, and the boot-time
 //! context (existing general caches, `slab_early_init`) each of them is created in.
 //!

@@ -2,14 +2,14 @@
 //!
 //! Everything that the kernel fixes at compile time or reads from the boot CPU and that
 //! changes SLAB's numbers is a field here, so that one model reproduces slabinfo rows from
-//! different kernels and architectures (kernel-facts §C.2). Presets name real machines;
+//! different kernels and architectures (page size, cache line, CPUs, nodes, RAM). Presets name real machines;
 //! every field stays overridable.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// Which generation of mm/slab.c is modelled (kernel-facts §0.3).
+/// Which generation of mm/slab.c is modelled (A: 2.6.x, `struct slab` + `kmem_bufctl_t`; B: 3.13–4.5, freelist index stack in `struct page`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Era {
     /// 2.6.14 – ~3.12: `struct slab` + `kmem_bufctl_t` chain, node struct `kmem_list3`,

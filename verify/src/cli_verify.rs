@@ -160,7 +160,7 @@ pub fn list(a: &ListArgs) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    println!("Scenarios (hazard = DESIGN.md §6 item; loom = in the exhaustive loom suite):");
+    println!("Scenarios (hazard = item of the hazard list in docs/scenarios.md; loom = in the exhaustive loom suite):");
     for s in SCENARIOS {
         println!(
             "  {:<30} hazard {:<2} {:<5} {}",

@@ -1,4 +1,4 @@
-//! Golden `/proc/slabinfo` rows (kernel-facts §C): a TSV parser and a checker that
+//! Golden `/proc/slabinfo` rows (real rows from SLAB kernels, tests/data): a TSV parser and a checker that
 //! rebuilds each row's machine, creates the cache the way the kernel did and compares the
 //! slabinfo columns.
 //!

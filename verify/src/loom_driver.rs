@@ -1,7 +1,7 @@
 //! Runs scenarios under loom: exhaustive exploration of interleavings up to a preemption
 //! bound (default 2; `LOOM_MAX_PREEMPTIONS` overrides, as loom documents).
 //!
-//! loom's limits that matter here (tooling-notes §1.4): at most 5 threads including the
+//! loom 0.7.2's limits that matter here: at most 5 threads including the
 //! main thread, so loom scenarios use ≤ 4 contexts; `SeqCst` is modelled as `AcqRel` and
 //! load buffering is not explored — the model synchronises only through locks and
 //! acquire/release counters, so neither gap hides one of its bugs; per-execution branch

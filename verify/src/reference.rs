@@ -5,9 +5,9 @@
 //! * per cache, the set of **live** (caller-owned) objects, and which caches exist;
 //! * per CPU and cache, a short stack of objects **known to sit on top of that CPU's
 //!   array** — because objects can be stranded in another CPU's array, "an object is
-//!   free somewhere" does not mean "this CPU can have it" (tooling-notes §7). The stack
+//!   free somewhere" does not mean "this CPU can have it" (a free object is in some array or slab, not necessarily this CPU's). The stack
 //!   is what lets the reference predict exact results: the per-CPU fast path is LIFO
-//!   (`ac->entry[--ac->avail]` pops what `ac->entry[ac->avail++]` pushed, kernel-facts
+//!   (`ac->entry[--ac->avail]` pops what `ac->entry[ac->avail++]` pushed, mm/slab.c
 //!   §A.6/§A.7), and a free pushes the object on top even when `cache_flusharray` first
 //!   moves the `batchcount` *bottom* entries away, so the top `limit - batchcount + 1`
 //!   known entries always survive.

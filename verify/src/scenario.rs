@@ -1,5 +1,5 @@
 //! The scenario library: small, named, parameterised concurrent workloads, each aimed at
-//! one hazard of DESIGN.md §6, generic over the platform so loom, shuttle and std threads
+//! one hazard of the list in docs/scenarios.md, generic over the platform so loom, shuttle and std threads
 //! run the same code.
 //!
 //! A scenario builds a machine inside the model closure (no statics), prepares state
@@ -66,7 +66,7 @@ pub struct ScenarioInfo {
     pub id: ScenarioId,
     /// Command-line name.
     pub name: &'static str,
-    /// DESIGN.md §6 hazard number (0 = none in particular).
+    /// Hazard number of the list in docs/scenarios.md (0 = none in particular).
     pub hazard: u8,
     /// One line.
     pub summary: &'static str,

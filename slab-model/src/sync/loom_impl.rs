@@ -1,6 +1,6 @@
 //! The loom backend: exhaustive exploration of interleavings up to a preemption bound.
 //!
-//! Limits that matter for this model (tooling-notes §1.4): at most 5 threads including the
+//! Limits of loom 0.7.2 that matter for this model: at most 5 threads including the
 //! main thread (2 CPUs × task + interrupt handler); `SeqCst` accesses are modelled as
 //! `AcqRel`; load buffering is not explored. The model only uses locks and acquire/release
 //! counters, so neither gap hides a bug in it.
