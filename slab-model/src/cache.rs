@@ -123,7 +123,13 @@ impl<P: Platform> KmemCache<P> {
         }
         let slot = |live: bool| {
             P::Cell::new(CpuSlot {
-                ac: ArrayCache::new(t.limit, t.batchcount),
+                // The second allocation only exists once an era-B tune prepares it: no
+                // entry storage until then (a machine boots dozens of caches).
+                ac: if live {
+                    ArrayCache::new(t.limit, t.batchcount)
+                } else {
+                    ArrayCache::new(0, 0)
+                },
                 generation: if live { 0 } else { u64::MAX },
                 freed: !live,
                 published_avail: 0,
