@@ -28,16 +28,18 @@ pub struct AlienCache<P: Platform> {
 
 impl<P: Platform> AlienCache<P> {
     /// Runs `f` on the array under its lock (callers have interrupts off).
-    pub(crate) fn with<R>(&self, _irq: &IrqOff<'_, P>, f: impl FnOnce(&mut ArrayCache) -> R) -> R {
+    pub(crate) fn with<R>(&self, irq: &IrqOff<'_, P>, f: impl FnOnce(&mut ArrayCache) -> R) -> R {
+        irq.cover_site(Site::AlienLock);
         let _g = self.lock.lock();
         self.locked(f)
     }
     /// `spin_trylock`: `None` when another context holds the array (the reaper skips it).
     pub(crate) fn try_with<R>(
         &self,
-        _irq: &IrqOff<'_, P>,
+        irq: &IrqOff<'_, P>,
         f: impl FnOnce(&mut ArrayCache) -> R,
     ) -> Option<R> {
+        irq.cover_site(Site::AlienTrylock);
         let g = self.lock.try_lock()?;
         let r = self.locked(f);
         drop(g);
@@ -108,7 +110,6 @@ impl<'m, P: Platform> Context<'m, P> {
             .get(nodeid)
             .and_then(|a| a.as_ref())
             .expect("an alien array for every remote node");
-        self.m.cover_site(Site::AlienLock);
         let doomed = alien.with(irq, |ac| {
             let doomed = if ac.avail() == ac.limit {
                 self.__drain_alien_cache(cachep, ac, nodeid, irq)
@@ -204,10 +205,6 @@ impl<'m, P: Platform> Context<'m, P> {
         irq: IrqState<'_, 'm, P>,
     ) {
         for s in doomed {
-            let irq = match &irq {
-                IrqState::Off(i) => IrqState::Off(*i),
-                IrqState::On => IrqState::On,
-            };
             self.slab_destroy(cachep, s, irq);
         }
     }
@@ -227,7 +224,6 @@ impl<'m, P: Platform> Context<'m, P> {
             return;
         }
         let irq = self.local_irq_disable();
-        self.m.cover_site(Site::AlienTrylock);
         let doomed = alien.try_with(&irq, |ac| {
             self.__drain_alien_cache(cachep, ac, reap_node, &irq)
         });
@@ -244,7 +240,6 @@ impl<'m, P: Platform> Context<'m, P> {
         for (r, a) in cachep.nodes[node].alien.iter().enumerate() {
             if let Some(alien) = a {
                 let irq = self.local_irq_disable();
-                self.m.cover_site(Site::AlienLock);
                 let doomed = alien.with(&irq, |ac| self.__drain_alien_cache(cachep, ac, r, &irq));
                 self.local_irq_enable(irq);
                 self.slabs_destroy(cachep, doomed, IrqState::On);

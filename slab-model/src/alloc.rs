@@ -273,7 +273,6 @@ impl<'m, P: Platform> Context<'m, P> {
                 lock = n.spin_lock(&irq);
                 self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
             } else {
-                self.m.cover_site(crate::site::Site::ListLock);
                 lock = n.spin_lock(&irq);
                 self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
                 moved = self.refill_from_shared(

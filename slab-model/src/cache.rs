@@ -203,22 +203,14 @@ impl<P: Platform> KmemCache<P> {
         }
     }
 
-    /// `cpu_cache_get` as the reaper does it, with interrupts on: a read of the pointer
-    /// word only (era A `array[cpu]`, era B `cpu_cache`).
-    pub(crate) fn current_ac_racy(&self, cpu: usize) -> AcRef {
+    /// `cpu_cache_get` read through the pointer word (era A `array[cpu]`, era B
+    /// `cpu_cache`), without the CPU's protection: the reaper's read with interrupts on,
+    /// and quiescent readers (snapshots).
+    pub(crate) fn current_ac(&self, cpu: usize) -> AcRef {
         let generation = match self.era {
             Era::A => self.array_ptr[cpu].read_once(),
             Era::B => self.cpu_cache.read_dependent(),
         } as u64;
-        AcRef { cpu, generation }
-    }
-
-    /// The current array of `cpu` at a quiescent point (audit, snapshots): nobody runs.
-    pub(crate) fn current_ac(&self, cpu: usize) -> AcRef {
-        let generation = match self.era {
-            Era::A => self.cpu_slots[cpu][0].with(|s| s.generation),
-            Era::B => self.cpu_cache.read_once() as u64,
-        };
         AcRef { cpu, generation }
     }
 

@@ -46,6 +46,9 @@ impl<P: Platform> Cpu<P> {
 /// `local_irq_disable` held). Dropping it enables them again.
 pub struct IrqOff<'m, P: Platform> {
     cpu: usize,
+    /// The machine, so that the locks taken under the token can record their
+    /// concurrency points where they are taken.
+    m: &'m Machine<P>,
     _guard: <P::Mutex<()> as Lock<()>>::Guard<'m>,
 }
 
@@ -54,6 +57,12 @@ impl<P: Platform> IrqOff<'_, P> {
     #[inline]
     pub fn cpu(&self) -> usize {
         self.cpu
+    }
+
+    /// Records a concurrency point reached with interrupts off (a lock taken under them).
+    #[inline]
+    pub(crate) fn cover_site(&self, s: Site) {
+        self.m.cover_site(s);
     }
 }
 
@@ -66,6 +75,14 @@ pub enum IrqState<'a, 'm, P: Platform> {
     /// descriptor) takes its own `local_irq_save` section.
     On,
 }
+
+// Manual impls: a derive would require `P: Copy`.
+impl<P: Platform> Clone for IrqState<'_, '_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P: Platform> Copy for IrqState<'_, '_, P> {}
 
 /// Where inside `cache_grow`'s irq-enable window a task may be moved to another CPU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,6 +222,7 @@ impl<'m, P: Platform> Context<'m, P> {
         self.trace(u32::MAX, EventKind::IrqOff);
         IrqOff {
             cpu: self.cpu,
+            m: self.m,
             _guard: g,
         }
     }
@@ -271,6 +289,7 @@ impl<'m, P: Platform> Context<'m, P> {
         );
         IrqOff {
             cpu: self.cpu,
+            m: self.m,
             _guard: g,
         }
     }
@@ -280,7 +299,11 @@ impl<'m, P: Platform> Context<'m, P> {
     pub(crate) fn irq_off_on(&self, cpu: usize) -> IrqOff<'m, P> {
         self.site(u32::MAX, Site::OnEachCpu);
         let g = self.m.cpus()[cpu].irq.lock();
-        IrqOff { cpu, _guard: g }
+        IrqOff {
+            cpu,
+            m: self.m,
+            _guard: g,
+        }
     }
 
     /// `kick_all_cpus_sync()` (era B): an empty IPI to every CPU, waiting for each to run

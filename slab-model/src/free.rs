@@ -207,16 +207,12 @@ impl<'m, P: Platform> Context<'m, P> {
     ) {
         match self.m.era() {
             Era::A => {
-                for s in doomed {
-                    self.slab_destroy(cachep, s, IrqState::Off(irq));
-                }
+                self.slabs_destroy(cachep, doomed, IrqState::Off(irq));
                 drop(lock);
             }
             Era::B => {
                 drop(lock);
-                for s in doomed {
-                    self.slab_destroy(cachep, s, IrqState::Off(irq));
-                }
+                self.slabs_destroy(cachep, doomed, IrqState::Off(irq));
             }
         }
     }
@@ -235,18 +231,14 @@ impl<'m, P: Platform> Context<'m, P> {
     ) {
         match self.m.era() {
             Era::A => {
-                for s in doomed {
-                    self.slab_destroy(cachep, s, IrqState::Off(&irq));
-                }
+                self.slabs_destroy(cachep, doomed, IrqState::Off(&irq));
                 drop(lock);
                 self.local_irq_enable(irq);
             }
             Era::B => {
                 drop(lock);
                 self.local_irq_enable(irq);
-                for s in doomed {
-                    self.slab_destroy(cachep, s, IrqState::On);
-                }
+                self.slabs_destroy(cachep, doomed, IrqState::On);
             }
         }
     }

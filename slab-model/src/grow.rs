@@ -216,6 +216,7 @@ impl<'m, P: Platform> Context<'m, P> {
             }
             mem.release_frames(pfn, 1 << order);
         }
+        self.m.cover_site(Site::ZoneLock);
         let mut zone = crate::sync::Lock::lock(&self.m.zone);
         zone.free_pages(pfn, order).unwrap_or_else(|e| {
             panic!(

@@ -132,7 +132,7 @@ impl<P: Platform> Machine<P> {
         let ctx = Context::new(self, ContextKind::Task, 0, "inspect");
         let irq = ctx.irq_off_on(cpu);
         let ac = cachep.current_ac(cpu);
-        let mut r = cachep.ac_racy(|_| false, ac, "cpu_array_snapshot", |a| a.clone());
+        let mut r = cachep.ac(&irq, ac, |a| a.clone());
         r.touched = cachep.ac_touched(ac);
         drop(irq);
         r

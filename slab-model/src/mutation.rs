@@ -134,18 +134,13 @@ pub const SHIPPED_BUGS: &[ShippedBug] = &[
     },
     ShippedBug {
         era: crate::profile::Era::A,
-        shipped_in: FIX_REFILL_NODE_SHIPPED_IN,
-        fixed_in: FIX_REFILL_NODE_FIXED_IN,
-        fix: FIX_REFILL_NODE_FIX,
+        shipped_in: "2.6.24 (modelled)",
+        fixed_in: "a later 2.6.x (commit not identified); re-opened in 3.6-rc, closed again by 3.6.5",
+        fix: "the node read inside the retry loop (later 2.6.x/3.x: `retry:` above `node = numa_mem_id()`); 072bb0aa5e06 \"mm: sl[au]b: add knowledge of PFMEMALLOC reserve pages\" (3.6) moved it out again; the explicit `node = numa_mem_id()` after cache_grow is in 3.6.5 and 4.4.11 (likely \"mm, slab: lock the correct nodelist after reenabling irqs\", unverified)",
         symptom: "list corruption",
         switch: Mutation::FixRefillRereadNode,
     },
 ];
-
-const FIX_REFILL_NODE_SHIPPED_IN: &str = "2.6.24 (modelled)";
-const FIX_REFILL_NODE_FIXED_IN: &str =
-    "a later 2.6.x (commit not identified); re-opened in 3.6-rc, closed again by 3.6.5";
-const FIX_REFILL_NODE_FIX: &str = "the node read inside the retry loop (later 2.6.x/3.x: `retry:` above `node = numa_mem_id()`); 072bb0aa5e06 \"mm: sl[au]b: add knowledge of PFMEMALLOC reserve pages\" (3.6) moved it out again; the explicit `node = numa_mem_id()` after cache_grow is in 3.6.5 and 4.4.11 (likely \"mm, slab: lock the correct nodelist after reenabling irqs\", unverified)";
 
 impl Mutation {
     /// Whether the switch adds a bug or removes a shipped one.

@@ -80,17 +80,16 @@ impl NodeLists {
         }
     }
 
-    /// Installs a new shared array (`n->shared = new_shared`, under `list_lock`),
-    /// returning the old one and its pointer value.
-    pub(crate) fn replace_shared(&mut self, new: Option<ArrayCache>) -> (u64, Option<ArrayCache>) {
-        let old_id = self.shared_id;
+    /// Installs a new shared array (`n->shared = new_shared`, under `list_lock`) with a
+    /// new pointer value; the caller has already `free_block`ed the old one's objects.
+    pub(crate) fn replace_shared(&mut self, new: Option<ArrayCache>) {
         self.shared_id = if new.is_some() {
             self.shared_seq += 1;
             self.shared_seq
         } else {
             0
         };
-        (old_id, std::mem::replace(&mut self.shared, new))
+        self.shared = new;
     }
 }
 
@@ -194,7 +193,8 @@ impl<P: Platform> KmemCacheNode<P> {
 
     /// `spin_lock(&n->list_lock)`, with interrupts already off on this CPU (the `irq`
     /// token): the lock is irq-safe.
-    pub fn spin_lock<'a>(&'a self, _irq: &IrqOff<'_, P>) -> NodeLock<'a, P> {
+    pub fn spin_lock<'a>(&'a self, irq: &IrqOff<'_, P>) -> NodeLock<'a, P> {
+        irq.cover_site(crate::site::Site::ListLock);
         NodeLock {
             node: self.node,
             cache: self.cache,

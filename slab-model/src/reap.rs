@@ -103,7 +103,7 @@ impl<'m, P: Platform> Context<'m, P> {
         let m = self.m;
         let muts = m.mutations();
         // cpu_cache_get(searchp) with interrupts on.
-        let ac = cachep.current_ac_racy(cpu);
+        let ac = cachep.current_ac(cpu);
         if cachep.era == crate::profile::Era::B {
             self.site(cachep.id, Site::ReadCpuCache);
         }

@@ -74,10 +74,7 @@ impl<'m, P: Platform> Context<'m, P> {
             // do_drain, run by the IPI on `cpu`.
             let irq = self.irq_off_on(cpu);
             let node = m.cpus()[cpu].node;
-            let ac = cachep.cpu_cache_get(&irq);
-            if m.era() == Era::B {
-                self.site(cachep.id, Site::ReadCpuCache);
-            }
+            let ac = self.cpu_cache_get(cachep, &irq);
             let objs = cachep.ac(&irq, ac, |a| a.entry.clone());
             let lock = cachep.nodes[node].spin_lock(&irq);
             let doomed = if objs.is_empty() {

@@ -5,7 +5,7 @@
 //! `AcqRel`; load buffering is not explored. The model only uses locks and acquire/release
 //! counters, so neither gap hides a bug in it.
 
-use super::{AtomicCounter, Join, Lock, PeekWord, Platform, TrackedCell};
+use super::{Join, Lock, Platform, TrackedCell};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs the model under `loom::model`.
@@ -60,24 +60,6 @@ impl<T: Send> TrackedCell<T> for LoomCell<T> {
     }
 }
 
-/// `loom::sync::atomic::AtomicUsize`.
-pub struct LoomCounter(AtomicUsize);
-
-impl AtomicCounter for LoomCounter {
-    fn new(v: usize) -> Self {
-        LoomCounter(AtomicUsize::new(v))
-    }
-    fn load(&self) -> usize {
-        self.0.load(Ordering::Acquire)
-    }
-    fn store(&self, v: usize) {
-        self.0.store(v, Ordering::Release)
-    }
-    fn fetch_add(&self, v: usize) -> usize {
-        self.0.fetch_add(v, Ordering::AcqRel)
-    }
-}
-
 /// `loom::thread::JoinHandle`.
 pub struct LoomJoin<T>(loom::thread::JoinHandle<T>);
 
@@ -110,23 +92,4 @@ impl Platform for LoomPlatform {
     }
 }
 
-/// A relaxed `AtomicUsize` for the kernel's deliberate unlocked reads.
-pub struct LoomWord(AtomicUsize);
-
-impl PeekWord for LoomWord {
-    fn new(v: usize) -> Self {
-        LoomWord(AtomicUsize::new(v))
-    }
-    fn read_once(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-    fn write_once(&self, v: usize) {
-        self.0.store(v, Ordering::Relaxed)
-    }
-    fn publish(&self, v: usize) {
-        self.0.store(v, Ordering::Release)
-    }
-    fn read_dependent(&self) -> usize {
-        self.0.load(Ordering::Acquire)
-    }
-}
+super::atomic_words!(LoomCounter, LoomWord, AtomicUsize, Ordering, "loom");

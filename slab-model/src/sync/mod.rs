@@ -17,6 +17,55 @@
 
 use std::ops::DerefMut;
 
+/// The backends' counter and peek word: the same wrappers around each backend's
+/// `AtomicUsize` (`$atomic`, `$ordering` its `Ordering`), with the orderings the traits
+/// document.
+macro_rules! atomic_words {
+    ($counter:ident, $word:ident, $atomic:ty, $ordering:ident, $what:literal) => {
+        #[doc = concat!("The ", $what, " `AtomicUsize` with the orderings the model wants.")]
+        #[derive(Debug)]
+        pub struct $counter($atomic);
+
+        impl super::AtomicCounter for $counter {
+            fn new(v: usize) -> Self {
+                $counter(<$atomic>::new(v))
+            }
+            fn load(&self) -> usize {
+                self.0.load($ordering::Acquire)
+            }
+            fn store(&self, v: usize) {
+                self.0.store(v, $ordering::Release)
+            }
+            fn fetch_add(&self, v: usize) -> usize {
+                self.0.fetch_add(v, $ordering::AcqRel)
+            }
+        }
+
+        #[doc = concat!("A relaxed ", $what, " `AtomicUsize` for the kernel's deliberate unlocked reads.")]
+        #[derive(Debug)]
+        pub struct $word($atomic);
+
+        impl super::PeekWord for $word {
+            fn new(v: usize) -> Self {
+                $word(<$atomic>::new(v))
+            }
+            fn read_once(&self) -> usize {
+                self.0.load($ordering::Relaxed)
+            }
+            fn write_once(&self, v: usize) {
+                self.0.store(v, $ordering::Relaxed)
+            }
+            fn publish(&self, v: usize) {
+                self.0.store(v, $ordering::Release)
+            }
+            fn read_dependent(&self) -> usize {
+                self.0.load($ordering::Acquire)
+            }
+        }
+    };
+}
+pub(crate) use atomic_words;
+
 mod std_impl;
 pub use std_impl::{StdCell, StdPlatform};
 

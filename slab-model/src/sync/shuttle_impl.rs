@@ -3,7 +3,7 @@
 //! tracked cells show up through the busy-flag cell (when an access spans a scheduling
 //! point) and, above all, through the audit.
 
-use super::{AtomicCounter, Join, Lock, PeekWord, Platform, StdCell};
+use super::{Join, Lock, Platform, StdCell};
 use shuttle::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs the model under a shuttle scheduler.
@@ -30,24 +30,6 @@ impl<T: Send> Lock<T> for ShuttleMutex<T> {
             Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
             Err(std::sync::TryLockError::WouldBlock) => None,
         }
-    }
-}
-
-/// `shuttle::sync::atomic::AtomicUsize`.
-pub struct ShuttleCounter(AtomicUsize);
-
-impl AtomicCounter for ShuttleCounter {
-    fn new(v: usize) -> Self {
-        ShuttleCounter(AtomicUsize::new(v))
-    }
-    fn load(&self) -> usize {
-        self.0.load(Ordering::Acquire)
-    }
-    fn store(&self, v: usize) {
-        self.0.store(v, Ordering::Release)
-    }
-    fn fetch_add(&self, v: usize) -> usize {
-        self.0.fetch_add(v, Ordering::AcqRel)
     }
 }
 
@@ -83,23 +65,10 @@ impl Platform for ShuttlePlatform {
     }
 }
 
-/// A relaxed `AtomicUsize` for the kernel's deliberate unlocked reads.
-pub struct ShuttleWord(AtomicUsize);
-
-impl PeekWord for ShuttleWord {
-    fn new(v: usize) -> Self {
-        ShuttleWord(AtomicUsize::new(v))
-    }
-    fn read_once(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-    fn write_once(&self, v: usize) {
-        self.0.store(v, Ordering::Relaxed)
-    }
-    fn publish(&self, v: usize) {
-        self.0.store(v, Ordering::Release)
-    }
-    fn read_dependent(&self) -> usize {
-        self.0.load(Ordering::Acquire)
-    }
-}
+super::atomic_words!(
+    ShuttleCounter,
+    ShuttleWord,
+    AtomicUsize,
+    Ordering,
+    "shuttle"
+);

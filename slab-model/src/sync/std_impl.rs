@@ -1,6 +1,6 @@
 //! The std backend: real threads, `std::sync::Mutex`, and a cell with a busy flag.
 
-use super::{AtomicCounter, Join, Lock, PeekWord, Platform, TrackedCell};
+use super::{Join, Lock, Platform, TrackedCell};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -90,25 +90,6 @@ impl<T: Send> TrackedCell<T> for StdCell<T> {
     }
 }
 
-/// `std::sync::atomic::AtomicUsize` with the orderings the model wants.
-#[derive(Debug)]
-pub struct StdCounter(AtomicUsize);
-
-impl AtomicCounter for StdCounter {
-    fn new(v: usize) -> Self {
-        StdCounter(AtomicUsize::new(v))
-    }
-    fn load(&self) -> usize {
-        self.0.load(Ordering::Acquire)
-    }
-    fn store(&self, v: usize) {
-        self.0.store(v, Ordering::Release)
-    }
-    fn fetch_add(&self, v: usize) -> usize {
-        self.0.fetch_add(v, Ordering::AcqRel)
-    }
-}
-
 impl<T: Send + 'static> Join<T> for std::thread::JoinHandle<T> {
     fn join(self) -> T {
         match std::thread::JoinHandle::join(self) {
@@ -138,23 +119,4 @@ impl Platform for StdPlatform {
     }
 }
 
-/// A relaxed `AtomicUsize` for the kernel's deliberate unlocked reads.
-pub struct StdWord(AtomicUsize);
-
-impl PeekWord for StdWord {
-    fn new(v: usize) -> Self {
-        StdWord(AtomicUsize::new(v))
-    }
-    fn read_once(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-    fn write_once(&self, v: usize) {
-        self.0.store(v, Ordering::Relaxed)
-    }
-    fn publish(&self, v: usize) {
-        self.0.store(v, Ordering::Release)
-    }
-    fn read_dependent(&self) -> usize {
-        self.0.load(Ordering::Acquire)
-    }
-}
+super::atomic_words!(StdCounter, StdWord, AtomicUsize, Ordering, "std");
