@@ -105,6 +105,16 @@ impl<'m, P: Platform> Context<'m, P> {
     ) {
         self.enter(cachep.id, KFn::CacheFreeAlien);
         let local = &cachep.nodes[self.node()];
+        if !local.alien_attached() {
+            // `n->alien == NULL`: straight into the remote node's lists. (Unreachable in
+            // the faithful model: the freeing CPU is online, so its node keeps its alien
+            // set; kept because the kernel has the branch.)
+            let rn = &cachep.nodes[nodeid];
+            let lock = rn.spin_lock(irq);
+            let doomed = self.free_block(cachep, &[objp], nodeid, &Access::Locked(&lock));
+            self.spin_unlock_slabs_destroy(cachep, doomed, lock, irq);
+            return;
+        }
         let alien = local
             .alien
             .get(nodeid)
@@ -215,6 +225,9 @@ impl<'m, P: Platform> Context<'m, P> {
     /// after `spin_unlock_irq`, with interrupts on.
     pub(crate) fn reap_alien(&self, cachep: &KmemCache<P>, reap_node: usize) {
         let local = &cachep.nodes[self.node()];
+        if !local.alien_attached() {
+            return;
+        }
         let Some(alien) = local.alien.get(reap_node).and_then(|a| a.as_ref()) else {
             return;
         };
@@ -237,6 +250,14 @@ impl<'m, P: Platform> Context<'m, P> {
     /// array of `node` under `spin_lock_irqsave` (shrink and destroy, before the shared
     /// arrays are drained); era B destroys after `spin_unlock_irqrestore`, interrupts on.
     pub(crate) fn drain_alien_cache(&self, cachep: &KmemCache<P>, node: usize) {
+        if cachep.nodes[node].alien_attached() {
+            self.drain_alien_set(cachep, node);
+        }
+    }
+
+    /// The loop of `drain_alien_cache` over one node's alien set, attached or (in
+    /// `cpuup_canceled`) just detached.
+    pub(crate) fn drain_alien_set(&self, cachep: &KmemCache<P>, node: usize) {
         for (r, a) in cachep.nodes[node].alien.iter().enumerate() {
             if let Some(alien) = a {
                 let irq = self.local_irq_disable();
@@ -245,5 +266,27 @@ impl<'m, P: Platform> Context<'m, P> {
                 self.slabs_destroy(cachep, doomed, IrqState::On);
             }
         }
+    }
+
+    /// `n->alien = alloc_alien_cache(node, limit)` where it was NULL (`cpuup_prepare`,
+    /// `alloc_kmemlist`), under `list_lock`: the node's arrays come back empty, sized for
+    /// the current `limit`. (Their locks are taken only to hand the memory over to loom
+    /// in order; no other context can reach a detached set.)
+    pub(crate) fn reattach_alien(
+        &self,
+        cachep: &KmemCache<P>,
+        node: usize,
+        lock: &crate::node::NodeLock<'_, P>,
+        irq: &IrqOff<'m, P>,
+        limit: usize,
+    ) {
+        let n = &cachep.nodes[node];
+        for alien in n.alien.iter().flatten() {
+            alien.with(irq, |ac| {
+                assert_eq!(ac.avail(), 0, "a detached alien array was drained");
+                *ac = ArrayCache::new(alien_limit(limit), BAADF00D);
+            });
+        }
+        n.set_alien_attached(lock, true);
     }
 }

@@ -45,6 +45,7 @@ impl<'m, P: Platform> Context<'m, P> {
         cachep: &KmemCache<P>,
         flags: Gfp,
     ) -> Result<(), SlabError> {
+        self.check_running()?;
         if cachep.is_destroyed() {
             return Err(SlabError::CacheDestroyed(cachep.name.clone()));
         }

@@ -229,6 +229,28 @@ impl<P: Platform> Machine<P> {
             placed.push((obj, what, node));
         };
         for (cpu, tok) in tokens.iter().enumerate() {
+            if !self.cpu_online(cpu) {
+                // A CPU that is down owns no objects (era A: its array is gone; era B:
+                // its per-CPU area stays, empty).
+                let entries = cachep.cpu_array_entries(cpu);
+                if !entries.is_empty() {
+                    out.push(
+                        "offline-cpu-owns-objects",
+                        name,
+                        None,
+                        None,
+                        None,
+                        format!(
+                            "cpu{cpu} is down but its array holds {} objects",
+                            entries.len()
+                        ),
+                    );
+                }
+                for o in entries {
+                    place(o, "a dead cpu's array", None);
+                }
+                continue;
+            }
             let ac = cachep.cpu_cache_get(tok);
             let entries = cachep.ac(tok, ac, |a| {
                 if a.avail() > a.limit {
@@ -486,7 +508,9 @@ impl<P: Platform> Machine<P> {
                         format!("colour_next {} >= colour {}", l.colour_next, geo.colour),
                     );
                 }
-                let want_limit = crate::geometry::free_limit(self.profile(), node, &t, num);
+                let deficit = n.limit_deficit.load(std::sync::atomic::Ordering::SeqCst);
+                let want_limit =
+                    crate::geometry::free_limit(self.nr_cpus_node(node), &t, num) - deficit * t.batchcount;
                 if l.free_limit != want_limit {
                     out.push(
                         "free_limit",
@@ -495,7 +519,7 @@ impl<P: Platform> Machine<P> {
                         None,
                         None,
                         format!(
-                            "free_limit {} but the formula gives {want_limit}",
+                            "free_limit {} but the formula gives {want_limit} ((1 + nr_cpus_node) x batchcount + num, less a batch after cpuup_prepare)",
                             l.free_limit
                         ),
                     );
@@ -529,6 +553,8 @@ impl<P: Platform> Machine<P> {
                             place(o, "a shared array", Some(node));
                         }
                     }
+                    // cpuup_canceled detached it: the node has no online CPU.
+                    (None, _) if self.nr_cpus_node(node) == 0 => {}
                     (None, s) if s > 0 => {
                         out.push(
                             "shared-array-bounds",

@@ -109,6 +109,7 @@ impl<P: Platform> KmemCache<P> {
         era: Era,
         desc_cache: Option<Arc<KmemCache<P>>>,
         jiffies: u64,
+        online: &[bool],
     ) -> Self {
         let t = geo.tunables;
         let mut gfpflags = Gfp::default();
@@ -121,7 +122,10 @@ impl<P: Platform> KmemCache<P> {
         if era == Era::B {
             gfpflags = gfpflags | Gfp::COMP;
         }
-        let slot = |live: bool| {
+        // Era A allocates arrays for online CPUs only (`for_each_online_cpu` in
+        // `do_tune_cpucache`): an offline CPU's `array[cpu]` is NULL until
+        // `cpuup_prepare`. Era B's `alloc_percpu` covers every possible CPU.
+        let slot = |live: bool, first: bool| {
             P::Cell::new(CpuSlot {
                 // The second allocation only exists once an era-B tune prepares it: no
                 // entry storage until then (a machine boots dozens of caches).
@@ -130,14 +134,19 @@ impl<P: Platform> KmemCache<P> {
                 } else {
                     ArrayCache::new(0, 0)
                 },
-                generation: if live { 0 } else { u64::MAX },
+                generation: if live || first { 0 } else { u64::MAX },
                 freed: !live,
                 published_avail: 0,
             })
         };
         let cpu_slots = (0..profile.cpus)
-            .map(|_| [slot(true), slot(false)])
+            .map(|c| [slot(era == Era::B || online[c], true), slot(false, false)])
             .collect();
+        let nr_cpus_node = |n: usize| {
+            (0..profile.cpus)
+                .filter(|&c| profile.cpu_to_node(c) == n && online[c])
+                .count()
+        };
         let cpu_words = (0..profile.cpus)
             .map(|_| [AcWords::new(), AcWords::new()])
             .collect();
@@ -151,7 +160,7 @@ impl<P: Platform> KmemCache<P> {
                     &name,
                     n,
                     NodeLists::new(
-                        crate::geometry::free_limit(profile, n, &t, geo.num),
+                        crate::geometry::free_limit(nr_cpus_node(n), &t, geo.num),
                         (t.shared > 0).then(|| ArrayCache::new(t.shared * t.batchcount, BAADF00D)),
                     ),
                     jiffies + REAPTIMEOUT_NODE + stagger,
@@ -366,6 +375,71 @@ impl<P: Platform> KmemCache<P> {
         for slots in &self.cpu_slots {
             slots[b].with_mut(|s| s.freed = true);
         }
+    }
+
+    /// Era A `cpuup_canceled`: `nc = cachep->array[cpu]; cachep->array[cpu] = NULL`,
+    /// returning the dead CPU's entries (for `free_block`; the array is then `kfree`d).
+    /// No token: the CPU is dead, and `take_cpu_down` took its token last. `None` when
+    /// the pointer was already NULL.
+    pub(crate) fn take_dead_cpu_array(&self, cpu: usize) -> Option<Vec<u64>> {
+        debug_assert_eq!(self.era, Era::A);
+        let words = &self.cpu_words[cpu][0];
+        self.cpu_slots[cpu][0].with_mut(|s| {
+            if s.freed {
+                return None;
+            }
+            s.freed = true;
+            s.generation += 1;
+            self.array_ptr[cpu].write_once(s.generation as usize);
+            s.published_avail = 0;
+            words.avail.write_once(0);
+            words.touched.write_once(0);
+            Some(std::mem::take(&mut s.ac.entry))
+        })
+    }
+
+    /// Era B `cpuup_canceled`: `free_block(nc->entry, nc->avail)` of the dead CPU's
+    /// current array and `nc->avail = 0` (the per-CPU area stays). Caller holds the
+    /// node's `list_lock`; no token, as above.
+    pub(crate) fn drain_dead_cpu_array(&self, cpu: usize) -> Vec<u64> {
+        debug_assert_eq!(self.era, Era::B);
+        let ac = self.current_ac(cpu);
+        self.deref_ac(ac, "cpuup_canceled", |a| std::mem::take(&mut a.entry))
+    }
+
+    /// Era A `cpuup_prepare`: `cachep->array[cpu] = nc`, a new empty array of the current
+    /// `limit` and `batchcount`, installed before the CPU is online (nothing can reach it).
+    pub(crate) fn install_cpu_array(&self, cpu: usize) {
+        debug_assert_eq!(self.era, Era::A);
+        let t = self.tunables();
+        let words = &self.cpu_words[cpu][0];
+        self.cpu_slots[cpu][0].with_mut(|s| {
+            assert!(
+                s.freed,
+                "cpuup_prepare: cpu{cpu} of cache {} already has an array",
+                self.name
+            );
+            s.ac = ArrayCache::new(t.limit, t.batchcount);
+            s.freed = false;
+            s.generation += 1;
+            self.array_ptr[cpu].write_once(s.generation as usize);
+            s.published_avail = 0;
+            words.avail.write_once(0);
+            words.touched.write_once(0);
+        });
+    }
+
+    /// Whether CPU `cpu` currently has an array that holds objects (quiescent readers:
+    /// the audit's "a CPU that is down owns no objects").
+    pub(crate) fn cpu_array_entries(&self, cpu: usize) -> Vec<u64> {
+        let ac = self.current_ac(cpu);
+        self.cpu_slots[cpu][self.buffer(ac.generation)].with(|s| {
+            if s.freed || s.generation != ac.generation {
+                Vec::new()
+            } else {
+                s.ac.entry.clone()
+            }
+        })
     }
 
     /// Current tunables (read under `cache_chain_mutex` by slabinfo and the tuner).

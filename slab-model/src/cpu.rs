@@ -20,6 +20,7 @@ use crate::machine::Machine;
 use crate::site::Site;
 use crate::sync::{Lock, Platform};
 use crate::trace::{EventKind, KFn};
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 /// One CPU of the simulated machine.
@@ -113,7 +114,9 @@ pub enum ContextKind {
 pub struct Context<'m, P: Platform> {
     pub(crate) m: &'m Machine<P>,
     kind: ContextKind,
-    cpu: usize,
+    /// The CPU it runs on: a task (or a rerouted interrupt) moves when its CPU goes down,
+    /// at its next `local_irq_save`, so the field changes behind `&self`.
+    cpu: Cell<usize>,
     migrations: VecDeque<(MigrationPoint, usize)>,
     pub(crate) trace_id: u16,
     /// Nesting depth of `cache_grow` (off-slab descriptors allocate recursively).
@@ -130,7 +133,7 @@ impl<'m, P: Platform> Context<'m, P> {
         Context {
             m,
             kind,
-            cpu,
+            cpu: Cell::new(cpu),
             migrations: VecDeque::new(),
             trace_id,
             grow_depth: 0,
@@ -145,13 +148,13 @@ impl<'m, P: Platform> Context<'m, P> {
     /// The CPU the context runs on now (`smp_processor_id()`).
     #[inline]
     pub fn cpu(&self) -> usize {
-        self.cpu
+        self.cpu.get()
     }
 
     /// The node of the current CPU (`numa_node_id()` / `numa_mem_id()`).
     #[inline]
     pub fn node(&self) -> usize {
-        self.m.cpus()[self.cpu].node
+        self.m.cpus()[self.cpu.get()].node
     }
 
     /// The context's kind.
@@ -188,7 +191,7 @@ impl<'m, P: Platform> Context<'m, P> {
             if let Some(&(p, next)) = self.migrations.front() {
                 if p == at {
                     self.migrations.pop_front();
-                    self.cpu = next;
+                    self.cpu.set(next);
                 }
             }
         }
@@ -204,7 +207,9 @@ impl<'m, P: Platform> Context<'m, P> {
 
     #[inline]
     pub(crate) fn trace(&self, cache: u32, kind: EventKind) {
-        self.m.trace.record(self.trace_id, self.cpu, cache, kind);
+        self.m
+            .trace
+            .record(self.trace_id, self.cpu.get(), cache, kind);
     }
 
     /// Records entry into a kernel function: trace event and coverage.
@@ -218,21 +223,64 @@ impl<'m, P: Platform> Context<'m, P> {
     /// has interrupts off.
     pub fn local_irq_disable(&self) -> IrqOff<'m, P> {
         self.m.cover_site(Site::IrqDisable);
-        let g = self.m.cpus()[self.cpu].irq.lock();
+        let g = self.irq_lock_online();
         self.trace(u32::MAX, EventKind::IrqOff);
         IrqOff {
-            cpu: self.cpu,
+            cpu: self.cpu.get(),
             m: self.m,
             _guard: g,
+        }
+    }
+
+    /// Takes the current CPU's irq token — on a CPU that is online. A context whose CPU
+    /// went down while it had interrupts on (a task preempted in a window, a process
+    /// context between two sections) was moved by the kernel: tasks by `migrate_tasks`
+    /// at `take_cpu_down`, interrupts by rerouting the IRQ (`fixup_irqs`). The model
+    /// moves it here, to the lowest online CPU, before it touches any per-CPU data. The
+    /// reaper never gets here on a dead CPU: `cpu_down` cancels its work first.
+    fn irq_lock_online(&self) -> <P::Mutex<()> as Lock<()>>::Guard<'m> {
+        loop {
+            let cpu = self.cpu.get();
+            let g = self.m.cpus()[cpu].irq.lock();
+            if self.m.cpu_online(cpu) {
+                return g;
+            }
+            drop(g);
+            assert!(
+                self.kind != ContextKind::Reaper,
+                "cache_reap of cpu{cpu} runs after cpu_down cancelled its work"
+            );
+            let to = self.m.first_online_cpu();
+            self.cpu.set(to);
+            self.trace(
+                u32::MAX,
+                EventKind::MovedOffDeadCpu {
+                    from: cpu as u16,
+                    to: to as u16,
+                },
+            );
+        }
+    }
+
+    /// Entry check of every public operation: nothing runs on a CPU that is down
+    /// ([`SlabError::CpuOffline`], before anything changes).
+    pub(crate) fn check_running(&self) -> Result<(), crate::error::SlabError> {
+        let cpu = self.cpu.get();
+        if self.m.cpu_online(cpu) {
+            Ok(())
+        } else {
+            Err(crate::error::SlabError::CpuOffline { cpu })
         }
     }
 
     /// `local_irq_enable()`.
     pub fn local_irq_enable(&self, irq: IrqOff<'m, P>) {
         assert_eq!(
-            irq.cpu, self.cpu,
+            irq.cpu,
+            self.cpu.get(),
             "local_irq_enable on cpu{} with cpu{}'s token",
-            self.cpu, irq.cpu
+            self.cpu.get(),
+            irq.cpu
         );
         drop(irq);
         self.m.cover_site(Site::IrqEnable);
@@ -241,7 +289,7 @@ impl<'m, P: Platform> Context<'m, P> {
 
     /// Opens `cache_grow`'s irq-enable window: interrupts on, the task may sleep.
     pub(crate) fn irq_window_open(&self, cache: u32, irq: IrqOff<'m, P>) {
-        assert_eq!(irq.cpu, self.cpu);
+        assert_eq!(irq.cpu, self.cpu.get());
         drop(irq);
         self.m.cover_site(Site::GrowWindowOpen);
         self.trace(cache, EventKind::IrqWindowOpen);
@@ -269,7 +317,7 @@ impl<'m, P: Platform> Context<'m, P> {
         assert!(
             self.kind != ContextKind::Interrupt,
             "BUG: scheduling while atomic: {who} enabled interrupts inside an interrupt handler of cpu{} (gfp {:#x} does not allow blocking)",
-            self.cpu,
+            self.cpu.get(),
             local_flags.0
         );
         self.irq_window_open(cache, irq);
@@ -280,15 +328,15 @@ impl<'m, P: Platform> Context<'m, P> {
     pub(crate) fn irq_window_close(&mut self, cache: u32) -> IrqOff<'m, P> {
         self.may_sleep(cache, MigrationPoint::WindowClose);
         self.m.cover_site(Site::GrowWindowClose);
-        let g = self.m.cpus()[self.cpu].irq.lock();
+        let g = self.irq_lock_online();
         self.trace(
             cache,
             EventKind::IrqWindowClose {
-                cpu: self.cpu as u16,
+                cpu: self.cpu.get() as u16,
             },
         );
         IrqOff {
-            cpu: self.cpu,
+            cpu: self.cpu.get(),
             m: self.m,
             _guard: g,
         }
@@ -304,6 +352,23 @@ impl<'m, P: Platform> Context<'m, P> {
             m: self.m,
             _guard: g,
         }
+    }
+
+    /// `stop_machine(fn)`: runs `f` while every online CPU has interrupts off (the model
+    /// takes their tokens in CPU order; no context holds one token while waiting for
+    /// another, so the order cannot deadlock).
+    pub(crate) fn stop_machine<R>(&self, f: impl FnOnce() -> R) -> R {
+        let held: Vec<_> = self
+            .m
+            .cpus()
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| self.m.cpu_online(*c))
+            .map(|(_, cpu)| cpu.irq.lock())
+            .collect();
+        let r = f();
+        drop(held);
+        r
     }
 
     /// `kick_all_cpus_sync()` (era B): an empty IPI to every CPU, waiting for each to run

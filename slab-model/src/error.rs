@@ -86,6 +86,18 @@ pub enum SlabError {
     /// A CPU number outside `0..num_possible_cpus()`.
     #[error("cpu {cpu} does not exist (the machine has {cpus})")]
     NoSuchCpu { cpu: usize, cpus: usize },
+    /// An operation on a CPU that is down: no task or interrupt handler runs there.
+    #[error("cpu {cpu} is offline: nothing runs on a CPU that is down")]
+    CpuOffline { cpu: usize },
+    /// `cpu_up` of a CPU that is already online (`_cpu_up`: -EINVAL).
+    #[error("cpu_up: cpu {cpu} is already online (-EINVAL)")]
+    CpuAlreadyOnline { cpu: usize },
+    /// `cpu_down` of a CPU that is already offline (`_cpu_down`: -EINVAL).
+    #[error("cpu_down: cpu {cpu} is already offline (-EINVAL)")]
+    CpuAlreadyOffline { cpu: usize },
+    /// `cpu_down` of the last online CPU (`_cpu_down`: `num_online_cpus() == 1`, -EBUSY).
+    #[error("cpu_down: cpu {cpu} is the last online CPU (-EBUSY)")]
+    LastCpuOnline { cpu: usize },
     /// A node number outside the machine.
     #[error("node {node} does not exist (the machine has {nodes})")]
     NoSuchNode { node: usize, nodes: usize },

@@ -27,6 +27,7 @@ impl<'m, P: Platform> Context<'m, P> {
         expected: Option<&KmemCache<P>>,
         objp: u64,
     ) -> Result<Arc<KmemCache<P>>, SlabError> {
+        self.check_running()?;
         let rec = {
             let mem = self.m.mem();
             let Some(pfn) = mem.virt_to_pfn(objp).filter(|&p| mem.pfn_valid(p)) else {

@@ -365,8 +365,8 @@ pub fn enable_cpucache(profile: &ArchProfile, size: usize) -> Tunables {
 /// Per-node `free_limit` (all eras; `do_tune_cpucache` / `cpuup_prepare`):
 /// `(1 + nr_cpus_node(node)) * batchcount + num` free objects are kept on the node's
 /// slab lists before free slabs are destroyed.
-pub fn free_limit(profile: &ArchProfile, node: usize, t: &Tunables, num: usize) -> usize {
-    (1 + profile.nr_cpus_node(node)) * t.batchcount + num
+pub fn free_limit(nr_cpus_node: usize, t: &Tunables, num: usize) -> usize {
+    (1 + nr_cpus_node) * t.batchcount + num
 }
 
 /// The alignment phase of `kmem_cache_create`. Returns `(align, size, flags)` with `size`
@@ -808,6 +808,6 @@ mod tests {
         let p = ArchProfile::x86_64();
         let t = enable_cpucache(&p, 256);
         assert_eq!((t.limit, t.batchcount, t.shared), (120, 60, 8));
-        assert_eq!(free_limit(&p, 0, &t, 15), 5 * 60 + 15);
+        assert_eq!(free_limit(p.nr_cpus_node(0), &t, 15), 5 * 60 + 15);
     }
 }

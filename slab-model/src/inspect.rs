@@ -127,8 +127,12 @@ impl<P: Platform> Machine<P> {
     }
 
     /// Snapshot of CPU `cpu`'s `array_cache` of `cachep` (`cachep->array[cpu]`), read
-    /// with that CPU's interrupts off. `entry[avail-1]` is the hottest object.
+    /// with that CPU's interrupts off. `entry[avail-1]` is the hottest object. A CPU whose
+    /// array is NULL (era A, CPU down) shows an empty array of limit 0.
     pub fn cpu_array_snapshot(&self, cachep: &KmemCache<P>, cpu: usize) -> ArrayCache {
+        if cachep.era == crate::profile::Era::A && !self.cpu_online(cpu) {
+            return ArrayCache::new(0, 0);
+        }
         let ctx = Context::new(self, ContextKind::Task, 0, "inspect");
         let irq = ctx.irq_off_on(cpu);
         let ac = cachep.current_ac(cpu);

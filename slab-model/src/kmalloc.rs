@@ -24,6 +24,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `GFP_DMA`, then `kmem_cache_alloc`. Too large (or a class this machine did not
     /// create) → NULL, as the kernel's `kmalloc_slab` returns NULL.
     pub fn kmalloc(&mut self, size: usize, flags: Gfp) -> Result<Option<u64>, SlabError> {
+        self.check_running()?;
         if size == 0 {
             return Ok(Some(ZERO_SIZE_PTR));
         }
@@ -50,6 +51,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `virt_to_cache` and `__cache_free` with interrupts off. Misuse is rejected before
     /// any change.
     pub fn kfree(&mut self, objp: u64) -> Result<(), SlabError> {
+        self.check_running()?;
         if zero_or_null_ptr(objp) {
             return Ok(());
         }

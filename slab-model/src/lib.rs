@@ -28,6 +28,7 @@ pub mod free;
 pub mod geometry;
 pub mod gfp;
 pub mod grow;
+pub mod hotplug;
 pub mod inspect;
 pub mod kmalloc;
 pub mod kmalloc_sizes;

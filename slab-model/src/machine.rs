@@ -170,6 +170,22 @@ pub struct Machine<P: Platform> {
     /// Each CPU's `reap_node` rotor (`next_reap_node`): which remote node's alien array its
     /// reaper drains next. Touched only by that CPU's reaper.
     reap_node: Vec<std::sync::atomic::AtomicUsize>,
+    /// `cpu_online_mask`. Written only by `take_cpu_down` (with every online CPU's
+    /// interrupts off, as under `stop_machine`) and by `cpu_up` before the CPU runs
+    /// anything; read by the contexts' entry checks and the hot-plug and tune loops.
+    /// Host atomics: the writers' irq tokens and locks order every read that matters.
+    online: Vec<std::sync::atomic::AtomicBool>,
+    /// `cpu_add_remove_lock`: one `cpu_up` / `cpu_down` at a time.
+    pub(crate) cpu_add_remove_lock: P::Mutex<()>,
+    /// Era B `cpu_hotplug.lock`: `get_online_cpus` takes it to bump `hotplug_refcount`;
+    /// `cpu_hotplug_begin` holds it for the whole operation once the refcount is zero.
+    pub(crate) cpu_hotplug: P::Mutex<()>,
+    /// Era B `cpu_hotplug.refcount`: readers inside `get_online_cpus` sections.
+    pub(crate) hotplug_refcount: P::Counter,
+    /// Each CPU's `reap_work` (`slab_reap_work`): the mutex is held while `cache_reap`
+    /// runs (so `cancel_delayed_work_sync` waits for it); the flag says whether the
+    /// work is armed (`start_cpu_timer`) or cancelled (`CPU_DOWN_PREPARE`).
+    pub(crate) reap_work: Vec<P::Mutex<bool>>,
     /// The event log.
     pub trace: Trace,
 }
@@ -222,6 +238,13 @@ impl<P: Platform> Machine<P> {
                     )
                 })
                 .collect(),
+            online: (0..profile.cpus)
+                .map(|_| std::sync::atomic::AtomicBool::new(true))
+                .collect(),
+            cpu_add_remove_lock: P::Mutex::new(()),
+            cpu_hotplug: P::Mutex::new(()),
+            hotplug_refcount: P::Counter::new(0),
+            reap_work: (0..profile.cpus).map(|_| P::Mutex::new(true)).collect(),
             trace: Trace::new(config.trace_capacity),
             config,
         };
@@ -335,6 +358,7 @@ impl<P: Platform> Machine<P> {
             self.config.era,
             desc_cache,
             self.jiffies.load() as u64,
+            &self.online_mask(),
         ));
         reg.push(cache.clone());
         drop(reg);
@@ -351,8 +375,24 @@ impl<P: Platform> Machine<P> {
         if args.name.is_empty() {
             return Err(SlabError::NameMissing);
         }
+        // get_online_cpus, then slab_mutex (era B); `create-lock-order` swaps them, as
+        // before 2.6.16. Era A's SLAB takes no hot-plug lock here.
+        let swapped = self
+            .config
+            .mutations
+            .has(crate::mutation::Mutation::CreateLockOrder);
+        let online = if swapped {
+            None
+        } else {
+            self.get_online_cpus()
+        };
         self.cover_site(Site::ChainMutex);
         let mut chain = self.chain.lock();
+        let _online = if swapped {
+            self.get_online_cpus()
+        } else {
+            online
+        };
         {
             let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
             if chain
@@ -529,6 +569,41 @@ impl<P: Platform> Machine<P> {
     /// The `/proc/slabinfo` writer, running on `cpu`.
     pub fn tuner(&self, cpu: usize, name: &str) -> Context<'_, P> {
         Context::new(self, ContextKind::Tuner, cpu, name)
+    }
+
+    /// `cpu_online(cpu)`.
+    #[inline]
+    pub fn cpu_online(&self, cpu: usize) -> bool {
+        self.online[cpu].load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_cpu_online(&self, cpu: usize, online: bool) {
+        self.online[cpu].store(online, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// `cpu_online_mask` as a vector.
+    pub fn online_mask(&self) -> Vec<bool> {
+        (0..self.cpus.len()).map(|c| self.cpu_online(c)).collect()
+    }
+
+    /// `num_online_cpus()`.
+    pub fn num_online_cpus(&self) -> usize {
+        (0..self.cpus.len()).filter(|&c| self.cpu_online(c)).count()
+    }
+
+    /// `nr_cpus_node(node)`: the node's online CPUs (a CPU being brought up is not counted
+    /// until `__cpu_up` sets it online, as on x86 where `numa_add_cpu` runs on the new CPU).
+    pub fn nr_cpus_node(&self, node: usize) -> usize {
+        (0..self.cpus.len())
+            .filter(|&c| self.cpus[c].node == node && self.cpu_online(c))
+            .count()
+    }
+
+    /// The lowest online CPU (where the model moves contexts off a dead CPU).
+    pub(crate) fn first_online_cpu(&self) -> usize {
+        (0..self.cpus.len())
+            .find(|&c| self.cpu_online(c))
+            .expect("cpu_down never takes the last CPU")
     }
 
     /// Checks a CPU number from a caller.

@@ -93,6 +93,22 @@ mutations! {
     /// from the old node's lists, and a later flush or drain hands those objects to
     /// `free_block` with the new node's lists and lock.
     FixRefillRereadNode => "fix-refill-reread-node",
+    /// `cpuup_canceled` frees the node struct when the node's last CPU goes down, as
+    /// 2.6.15 did ("slab cpu hotplug fix", Ravikiran Thirumalai, 2.6.16, Message-ID
+    /// 20060203205745.GF3653@localhost.localdomain): a remote `kmalloc_node` or a free of
+    /// one of the node's objects then reaches freed memory.
+    HotplugFreesNode => "hotplug-frees-node",
+    /// `cpuup_canceled` forgets the dead CPU's array: its objects are neither given back
+    /// to their slabs nor reachable (era A frees the array with them; era B keeps them in
+    /// a CPU that never runs again).
+    HotplugSkipsDeadArray => "hotplug-skips-dead-array",
+    /// `cpuup_canceled` does not lower `free_limit` by a batch for the dead CPU.
+    HotplugKeepsFreeLimit => "hotplug-keeps-free-limit",
+    /// `kmem_cache_create` takes `slab_mutex` before `get_online_cpus` (era B), the
+    /// opposite of the hot-plug path's order: the ABBA deadlock of "slab: Avoid deadlock
+    /// at kmem_cache_create/kmem_cache_destroy" (2.6.16, Message-ID
+    /// 20060209182923.GA3576@localhost.localdomain). Era A's SLAB takes no hot-plug lock.
+    CreateLockOrder => "create-lock-order",
 }
 
 /// Which direction a catalogue switch goes.

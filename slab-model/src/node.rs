@@ -19,6 +19,7 @@ use crate::array_cache::ArrayCache;
 use crate::cpu::IrqOff;
 use crate::slab::SlabSet;
 use crate::sync::{Lock, PeekWord, Platform, TrackedCell};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// How many shared arrays of one node the peek words remember: enough for a racy reader
 /// that read `n->shared` just before a tune to still find the words of the array it read
@@ -137,6 +138,18 @@ pub struct KmemCacheNode<P: Platform> {
     /// are off), each behind its own lock (era A: the `array_cache` spinlock; era B:
     /// `struct alien_cache`). Not protected by `list_lock`.
     pub(crate) alien: Vec<Option<crate::alien::AlienCache<P>>>,
+    /// `n->alien != NULL`: cleared by `cpuup_canceled` when the node's last CPU goes
+    /// down (after which its arrays are drained), set again by `cpuup_prepare` or a tune.
+    /// Written under `list_lock`; read by the alien paths of the node's own CPUs, which
+    /// cannot run while it is detached (no CPU of the node is online).
+    alien_attached: AtomicBool,
+    /// The node struct was `kfree`d (only `hotplug-frees-node` does this, as 2.6.15 did).
+    freed: AtomicBool,
+    /// Shadow, not kernel state: 1 when `cpuup_prepare` set `free_limit` since the cache's
+    /// last tune or creation, else 0. It computes the limit before the new CPU counts in
+    /// `nr_cpus_node`, so from then on the limit is one batch below the formula (a CPU
+    /// going down lowers both alike); the audit uses this to predict `free_limit`.
+    pub(crate) limit_deficit: AtomicUsize,
 }
 
 /// Proof that `list_lock` of one node of one cache is held (`spin_lock(&n->list_lock)`).
@@ -188,13 +201,53 @@ impl<P: Platform> KmemCacheNode<P> {
             lists: P::Cell::new(lists),
             peek,
             alien,
+            alien_attached: AtomicBool::new(true),
+            freed: AtomicBool::new(false),
+            limit_deficit: AtomicUsize::new(0),
         }
+    }
+
+    /// `n->alien != NULL`.
+    pub(crate) fn alien_attached(&self) -> bool {
+        self.alien_attached.load(Ordering::SeqCst)
+    }
+
+    /// `n->alien = alien` / `n->alien = NULL`, under `list_lock`.
+    pub(crate) fn set_alien_attached(&self, _lock: &NodeLock<'_, P>, on: bool) {
+        self.alien_attached.store(on, Ordering::SeqCst);
+    }
+
+    /// Whether `kfree(n)` ran (`hotplug-frees-node` only).
+    pub(crate) fn is_freed(&self) -> bool {
+        self.freed.load(Ordering::SeqCst)
+    }
+
+    /// `kfree(n)` / `cachep->nodelists[node] = NULL` (`hotplug-frees-node`).
+    pub(crate) fn kfree_node(&self) {
+        self.freed.store(true, Ordering::SeqCst);
+    }
+
+    /// `kmalloc_node` + `kmem_list3_init` of a node struct that had been freed
+    /// (`cpuup_prepare` under `hotplug-frees-node`): empty lists. Whatever slabs the
+    /// freed struct still listed are lost, as they were in the kernel.
+    pub(crate) fn reinit_node(&self, free_limit: usize) {
+        self.lists.with_mut(|l| {
+            *l = NodeLists::new(free_limit, None);
+            publish(&self.peek, l);
+        });
+        self.freed.store(false, Ordering::SeqCst);
     }
 
     /// `spin_lock(&n->list_lock)`, with interrupts already off on this CPU (the `irq`
     /// token): the lock is irq-safe.
     pub fn spin_lock<'a>(&'a self, irq: &IrqOff<'_, P>) -> NodeLock<'a, P> {
         irq.cover_site(crate::site::Site::ListLock);
+        assert!(
+            !self.is_freed(),
+            "use-after-free: spin_lock of node{} of cache {}: its kmem_list3 was kfree'd by cpuup_canceled when the node's last CPU went down (node structs must outlive CPUs: a remote kmalloc_node or free still reaches them)",
+            self.node,
+            self.cache_name
+        );
         NodeLock {
             node: self.node,
             cache: self.cache,
@@ -253,7 +306,7 @@ impl<P: Platform> KmemCacheNode<P> {
         let freed = w.freed.read_once() != 0;
         if w.id.read_once() as u64 != id || freed {
             panic!(
-                "use-after-free: {what} reads shared array #{id} of node{} of cache {} after do_tune_cpucache replaced and freed it",
+                "use-after-free: {what} reads shared array #{id} of node{} of cache {} after do_tune_cpucache or cpuup_canceled replaced and freed it",
                 self.node, self.cache_name
             );
         }
@@ -315,7 +368,7 @@ impl<P: Platform> KmemCacheNode<P> {
                 .read_once()
                 != 0;
             panic!(
-                "use-after-free: {what} drains shared array #{id} of node{} of cache {}, which do_tune_cpucache replaced by #{} and {} (its objects were already given back by free_block)",
+                "use-after-free: {what} drains shared array #{id} of node{} of cache {}, which do_tune_cpucache or cpuup_canceled replaced by #{} and {} (its objects were already given back by free_block)",
                 self.node,
                 self.cache_name,
                 l.shared_id,

@@ -14,6 +14,8 @@ use crate::trace::{EventKind, KFn, ListKind};
 pub struct ReapOutcome {
     /// `mutex_trylock(&cache_chain_mutex)` failed: nothing was done.
     pub skipped: bool,
+    /// The CPU's reap work had been cancelled (`cpu_down`): it did not run.
+    pub cancelled: bool,
     /// Objects returned from arrays to slabs.
     pub objects_drained: usize,
     /// Slabs destroyed by `drain_freelist`.
@@ -46,6 +48,14 @@ impl<'m, P: Platform> Context<'m, P> {
     pub fn cache_reap(&mut self) -> ReapOutcome {
         let m = self.m;
         let mut out = ReapOutcome::default();
+        // The work item runs under its workqueue's "running" state, which
+        // cancel_delayed_work_sync waits for; a cancelled work does not run at all.
+        m.cover_site(Site::ReapWork);
+        let work = m.reap_work[self.cpu()].lock();
+        if !*work {
+            out.cancelled = true;
+            return out;
+        }
         m.cover_site(Site::ChainTrylock);
         let Some(chain) = m.chain.try_lock() else {
             out.skipped = true;
@@ -85,6 +95,7 @@ impl<'m, P: Platform> Context<'m, P> {
             }
         }
         drop(chain);
+        drop(work);
         out
     }
 

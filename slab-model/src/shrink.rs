@@ -15,13 +15,14 @@ impl<'m, P: Platform> Context<'m, P> {
     /// back into the slabs, then destroys every free slab. Returns `true` (the kernel's 1)
     /// when full or partial slabs remain. Era A holds `cache_chain_mutex` throughout
     /// (mm/slab.c v2.6.24); era B takes **no** `slab_mutex` (mm/slab_common.c v4.4:
-    /// only `get_online_cpus` / `get_online_mems`, which the model has no hot-plug to
-    /// exclude), so its unlocked `n->shared` drain races a `/proc/slabinfo` write — the
+    /// only `get_online_cpus` / `get_online_mems`, which exclude CPU hot-plug but not a
+    /// `/proc/slabinfo` write), so its unlocked `n->shared` drain races a tune — the
     /// race 4.7 fixed (`fix-shrink-shared-locked`).
     pub fn kmem_cache_shrink(&mut self, cachep: &KmemCache<P>) -> Result<bool, SlabError> {
         if cachep.is_destroyed() {
             return Err(SlabError::CacheDestroyed(cachep.name.clone()));
         }
+        self.check_running()?;
         self.enter(cachep.id, KFn::KmemCacheShrink);
         let r = match self.m.era() {
             Era::A => {
@@ -31,7 +32,12 @@ impl<'m, P: Platform> Context<'m, P> {
                 drop(chain);
                 r
             }
-            Era::B => self.__cache_shrink(cachep),
+            Era::B => {
+                let online = self.m.get_online_cpus();
+                let r = self.__cache_shrink(cachep);
+                drop(online);
+                r
+            }
         };
         self.m.audit_after_op();
         Ok(r)
@@ -70,7 +76,9 @@ impl<'m, P: Platform> Context<'m, P> {
     pub(crate) fn drain_cpu_caches(&self, cachep: &KmemCache<P>) {
         let m = self.m;
         self.enter(cachep.id, KFn::DrainCpuCaches);
-        for cpu in 0..m.cpus().len() {
+        // on_each_cpu reaches the online CPUs (the hot-plug is excluded: era A by the
+        // chain mutex, era B by get_online_cpus).
+        for cpu in (0..m.cpus().len()).filter(|&c| m.cpu_online(c)) {
             // do_drain, run by the IPI on `cpu`.
             let irq = self.irq_off_on(cpu);
             let node = m.cpus()[cpu].node;
@@ -118,9 +126,11 @@ impl<'m, P: Platform> Context<'m, P> {
                 live,
             });
         }
+        self.check_running()?;
         self.enter(cachep.id, KFn::KmemCacheDestroy);
         // Both eras hold the chain mutex here (era B: slab_common's kmem_cache_destroy
-        // takes slab_mutex around __kmem_cache_shutdown).
+        // takes get_online_cpus, then slab_mutex around __kmem_cache_shutdown).
+        let _online = m.get_online_cpus();
         m.cover_site(Site::ChainMutex);
         let mut chain = m.chain.lock();
         let pos = chain

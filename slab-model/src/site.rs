@@ -95,6 +95,18 @@ sites! {
     SlabDestroyIrqOn => "slab_destroy(irq on)",
     /// `slab_destroy` running with interrupts off.
     SlabDestroyIrqOff => "slab_destroy(irq off)",
+    /// `mutex_lock(&cpu_add_remove_lock)`: one hot-plug operation at a time.
+    CpuAddRemoveLock => "mutex_lock(cpu_add_remove)",
+    /// Era B `get_online_cpus` / `cpu_hotplug_begin`: `mutex_lock(&cpu_hotplug.lock)`
+    /// (readers bump the refcount and drop it; the writer keeps it until
+    /// `cpu_hotplug_done`, waiting for the refcount to drop to zero).
+    CpuHotplugLock => "mutex_lock(cpu_hotplug)",
+    /// `cancel_delayed_work_sync` / `cancel_rearming_delayed_work` of a CPU's reap work
+    /// (waits for a running `cache_reap`), and the work item's own run.
+    ReapWork => "reap_work",
+    /// `take_cpu_down` under `stop_machine`: every online CPU has interrupts off while
+    /// the CPU leaves `cpu_online_mask`.
+    StopMachine => "stop_machine",
 }
 
 impl fmt::Display for Site {

@@ -135,6 +135,12 @@ pub enum KFn {
     ReapAlien,
     /// `fallback_alloc`.
     FallbackAlloc,
+    /// `cpuup_prepare` (CPU_UP_PREPARE).
+    CpuupPrepare,
+    /// `cpuup_canceled` (CPU_DEAD / CPU_UP_CANCELED).
+    CpuupCanceled,
+    /// `take_cpu_down` (stop_machine: the CPU leaves `cpu_online_mask`).
+    TakeCpuDown,
 }
 
 impl KFn {
@@ -175,6 +181,9 @@ impl KFn {
         KFn::DrainAlienCache,
         KFn::ReapAlien,
         KFn::FallbackAlloc,
+        KFn::CpuupPrepare,
+        KFn::CpuupCanceled,
+        KFn::TakeCpuDown,
     ];
     /// The kernel's name.
     pub fn name(self) -> &'static str {
@@ -214,6 +223,9 @@ impl KFn {
             KFn::DrainAlienCache => "__drain_alien_cache",
             KFn::ReapAlien => "reap_alien",
             KFn::FallbackAlloc => "fallback_alloc",
+            KFn::CpuupPrepare => "cpuup_prepare",
+            KFn::CpuupCanceled => "cpuup_canceled",
+            KFn::TakeCpuDown => "take_cpu_down",
         }
     }
 }
@@ -240,6 +252,10 @@ pub enum EventKind {
     IrqWindowOpen,
     /// The window closed; the task now runs on this CPU.
     IrqWindowClose { cpu: u16 },
+    /// The context's CPU went down while it had interrupts on; it continues on `to`.
+    MovedOffDeadCpu { from: u16, to: u16 },
+    /// `cpu_down` / `cpu_up` changed `cpu_online_mask` (`take_cpu_down`, `__cpu_up`).
+    CpuOnline { cpu: u16, online: bool },
     /// `spin_lock(&n->list_lock)`.
     LockTaken { node: u16 },
     /// `spin_unlock(&n->list_lock)`.
@@ -286,6 +302,13 @@ impl fmt::Display for EventKind {
             EventKind::IrqOn => f.write_str("local_irq_enable"),
             EventKind::IrqWindowOpen => f.write_str("irq window OPEN (may sleep/migrate)"),
             EventKind::IrqWindowClose { cpu } => write!(f, "irq window CLOSED on cpu{cpu}"),
+            EventKind::MovedOffDeadCpu { from, to } => {
+                write!(f, "cpu{from} is down: moved to cpu{to}")
+            }
+            EventKind::CpuOnline { cpu, online: true } => write!(f, "cpu{cpu} online"),
+            EventKind::CpuOnline { cpu, online: false } => {
+                write!(f, "take_cpu_down: cpu{cpu} offline")
+            }
             EventKind::LockTaken { node } => write!(f, "spin_lock(node{node}.list_lock)"),
             EventKind::LockReleased { node } => write!(f, "spin_unlock(node{node}.list_lock)"),
             EventKind::ListMove { slab, from, to } => write!(f, "slab@{slab:#x} {from} -> {to}"),

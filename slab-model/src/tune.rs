@@ -20,6 +20,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// named cache. The kernel silently ignores invalid values; the model returns a typed
     /// error instead, before changing anything.
     pub fn slabinfo_write(&mut self, line: &str) -> Result<(), SlabError> {
+        self.check_running()?;
         if line.len() > MAX_SLABINFO_WRITE {
             return Err(SlabError::SlabinfoSyntax(format!(
                 "write of {} bytes exceeds {MAX_SLABINFO_WRITE}",
@@ -55,6 +56,7 @@ impl<'m, P: Platform> Context<'m, P> {
         batchcount: i64,
         shared: i64,
     ) -> Result<(), SlabError> {
+        self.check_running()?;
         if cachep.is_destroyed() {
             return Err(SlabError::CacheDestroyed(cachep.name.clone()));
         }
@@ -112,21 +114,23 @@ impl<'m, P: Platform> Context<'m, P> {
         };
         match m.era() {
             Era::A => {
+                // for_each_online_cpu: an offline CPU's array stays NULL (the hot-plug
+                // holds the chain mutex for its whole operation, so the mask is stable).
                 let mut old = Vec::with_capacity(cpus);
-                for cpu in 0..cpus {
+                for cpu in (0..cpus).filter(|&c| m.cpu_online(c)) {
                     let new = ArrayCache::new(limit, batchcount);
                     if muts.has(Mutation::TuneFreesArrayEarly) {
                         // The slip: replace and drain the old array without waiting for
                         // the CPU to leave its irq-off section.
                         let held = self.cpu_irq_held(cpu);
-                        old.push(cachep.swap_cpu_array_racy(cpu, held, new));
+                        old.push((cpu, cachep.swap_cpu_array_racy(cpu, held, new)));
                     } else {
                         let irq = self.irq_off_on(cpu);
-                        old.push(cachep.swap_cpu_array(&irq, new));
+                        old.push((cpu, cachep.swap_cpu_array(&irq, new)));
                     }
                 }
                 cachep.tunables.with_mut(|x| *x = t);
-                for (cpu, ccold) in old.into_iter().enumerate() {
+                for (cpu, ccold) in old {
                     self.free_block_old_array(cachep, cpu, &ccold.entry);
                 }
             }
@@ -140,7 +144,11 @@ impl<'m, P: Platform> Context<'m, P> {
                     self.kick_all_cpus_sync(cachep.id);
                 }
                 cachep.tunables.with_mut(|x| *x = t);
-                for cpu in 0..cpus {
+                // for_each_online_cpu, read now: nothing stops a CPU from going down
+                // between the kick and this loop (4.4's slabinfo_write takes only
+                // slab_mutex, and take_cpu_down needs none), so an array it skips here
+                // is freed with whatever it holds.
+                for cpu in (0..cpus).filter(|&c| m.cpu_online(c)) {
                     let entries = cachep.retired_entries(cpu, prev);
                     self.free_block_old_array(cachep, cpu, &entries);
                 }
@@ -197,11 +205,18 @@ impl<'m, P: Platform> Context<'m, P> {
             } else {
                 self.free_block(cachep, &old_entries, node, &Access::Locked(&lock))
             };
-            let free_limit = crate::geometry::free_limit(m.profile(), node, t, cachep.num());
+            let free_limit = crate::geometry::free_limit(m.nr_cpus_node(node), t, cachep.num());
             n.lists(&lock, |l| {
                 l.replace_shared(new_shared);
                 l.free_limit = free_limit;
             });
+            n.limit_deficit
+                .store(0, std::sync::atomic::Ordering::SeqCst);
+            if !n.alien_attached() && m.numa() {
+                // `if (!n->alien) n->alien = new_alien`: a node whose CPUs are all down
+                // gets its alien set back (empty, sized for the new limit).
+                self.reattach_alien(cachep, node, &lock, &irq, t.limit);
+            }
             self.spin_unlock_irq_slabs_destroy(cachep, doomed, lock, irq);
             n.kfree_shared(old_id);
         }

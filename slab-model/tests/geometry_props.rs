@@ -126,7 +126,7 @@ fn check_layout(
     prop_assert!(g.gfporder <= 25);
     let t = g.tunables;
     prop_assert!(t.batchcount >= 1 && t.batchcount <= t.limit);
-    prop_assert!(free_limit(p, 0, &t, g.num) >= g.num + t.batchcount);
+    prop_assert!(free_limit(p.nr_cpus_node(0), &t, g.num) >= g.num + t.batchcount);
     for i in [0, g.num / 2, g.num - 1] {
         let off = (i * g.size) as u64;
         prop_assert_eq!(

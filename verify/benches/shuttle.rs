@@ -1,5 +1,5 @@
 //! shuttle throughput: executions per second of the standard 2-CPU refill scenario and
-//! of the 4-CPU mixed scenario, random and PCT schedulers (release build). The issue's
+//! of the mixed scenario at 2, 4 and 8 CPUs, random and PCT schedulers (release build). The issue's
 //! targets on the project machine: ≥ 20k exec/s (2 CPUs) and ≥ 5k exec/s (4 CPUs).
 //! Run: `cargo bench -p slab-verify --bench shuttle`.
 
@@ -16,7 +16,9 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     for (name, id, cpus, ops) in [
         ("two-cpus-refill/2cpu", ScenarioId::TwoCpusRefill, 2, 1),
+        ("mixed/2cpu", ScenarioId::Mixed, 2, 4),
         ("mixed/4cpu", ScenarioId::Mixed, 4, 4),
+        ("mixed/8cpu", ScenarioId::Mixed, 8, 4),
     ] {
         for kind in [SchedulerKind::Random, SchedulerKind::Pct(3)] {
             let mut p = Params::small(Era::A);

@@ -39,6 +39,9 @@ macro_rules! atomic_words {
             fn fetch_add(&self, v: usize) -> usize {
                 self.0.fetch_add(v, $ordering::AcqRel)
             }
+            fn fetch_sub(&self, v: usize) -> usize {
+                self.0.fetch_sub(v, $ordering::AcqRel)
+            }
         }
 
         #[doc = concat!("A relaxed ", $what, " `AtomicUsize` for the kernel's deliberate unlocked reads.")]
@@ -120,6 +123,8 @@ pub trait AtomicCounter: Send + Sync {
     fn store(&self, v: usize);
     /// AcqRel fetch-add; returns the previous value.
     fn fetch_add(&self, v: usize) -> usize;
+    /// AcqRel fetch-sub (`atomic_dec_return` and friends); returns the previous value.
+    fn fetch_sub(&self, v: usize) -> usize;
 }
 
 /// A word the kernel reads (and in a few places writes) **without** the lock that
