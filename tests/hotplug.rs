@@ -144,12 +144,15 @@ fn a_cpu_that_is_not_the_last_of_its_node_keeps_the_node_arrays() {
         assert!(after.shared.is_some(), "era {era}: cpu0 still on node 0");
         // cpu1's objects are back in their slab.
         assert_eq!(after.free_objects, before.free_objects + in_array);
-        // The task that ran on cpu1 cannot run there any more.
+        // The task that ran on cpu1 was moved (migrate_tasks) and frees on cpu0; a task
+        // created on cpu1 now is refused.
+        cpu1.kmem_cache_free(&c, o).unwrap();
+        assert_eq!(cpu1.cpu(), 0);
+        assert_eq!(m.cpu_array_snapshot(&c, 0).entry.last(), Some(&o));
         assert_eq!(
-            cpu1.kmem_cache_free(&c, o),
+            m.task(1, "late").kmem_cache_alloc(&c, Gfp::KERNEL),
             Err(SlabError::CpuOffline { cpu: 1 })
         );
-        m.task(0, "cpu0").kmem_cache_free(&c, o).unwrap();
         m.audit().assert_ok();
     }
 }

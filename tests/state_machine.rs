@@ -82,7 +82,10 @@ impl ReferenceStateMachine for SlabMachine {
             1 => cache.clone().prop_map(|cache| Op::Destroy { cache }),
             1 => (992u16..=2040, any::<bool>(), any::<bool>())
                 .prop_map(|(size, hwcache, ctor)| Op::Create { size, align: 0, hwcache, ctor }),
-            3 => (misuse, cpu, cache, which).prop_map(|(kind, cpu, cache, which)| Op::Misuse { kind, cpu, cache, which }),
+            3 => (misuse, cpu.clone(), cache.clone(), which).prop_map(|(kind, cpu, cache, which)| Op::Misuse { kind, cpu, cache, which }),
+            1 => any::<u8>().prop_map(|cpu| Op::CpuDown { cpu }),
+            1 => any::<u8>().prop_map(|cpu| Op::CpuUp { cpu }),
+            2 => (cpu, cache, 0u8..2).prop_map(|(cpu, cache, node)| Op::AllocNode { cpu, cache, node }),
         ]
         .boxed()
     }
@@ -101,6 +104,10 @@ impl StateMachineTest for SlabMachine {
     fn init_test(s: &Setup) -> Harness {
         let mut profile = ArchProfile::tiny();
         profile.cpus = s.cpus;
+        // Three CPUs: two nodes (cpu2 alone on node 1), so hot-plug empties a node.
+        if s.cpus >= 3 {
+            profile.nodes = 2;
+        }
         let mut cfg = MachineConfig::new(profile, s.era);
         cfg.trace_capacity = 0;
         if let Some((ppm, seed)) = s.faults {

@@ -117,6 +117,9 @@ pub struct Context<'m, P: Platform> {
     /// The CPU it runs on: a task (or a rerouted interrupt) moves when its CPU goes down,
     /// at its next `local_irq_save`, so the field changes behind `&self`.
     cpu: Cell<usize>,
+    /// Its CPU was online when the context was created (it ran there): if the CPU goes
+    /// down, the context is moved, not refused.
+    created_online: bool,
     migrations: VecDeque<(MigrationPoint, usize)>,
     pub(crate) trace_id: u16,
     /// Nesting depth of `cache_grow` (off-slab descriptors allocate recursively).
@@ -134,10 +137,19 @@ impl<'m, P: Platform> Context<'m, P> {
             m,
             kind,
             cpu: Cell::new(cpu),
+            created_online: m.cpu_online(cpu),
             migrations: VecDeque::new(),
             trace_id,
             grow_depth: 0,
         }
+    }
+
+    /// Declares that the context has existed since before any hot-plug of the run (a
+    /// scenario's thread may start late, after its CPU went down): if its CPU is down, it
+    /// is moved to another CPU, as the kernel moved it, instead of being refused.
+    pub fn running_since_boot(mut self) -> Self {
+        self.created_online = true;
+        self
     }
 
     /// The machine.
@@ -262,15 +274,28 @@ impl<'m, P: Platform> Context<'m, P> {
         }
     }
 
-    /// Entry check of every public operation: nothing runs on a CPU that is down
-    /// ([`SlabError::CpuOffline`], before anything changes).
+    /// Entry check of every public operation: nothing runs on a CPU that is down. A
+    /// context created on a CPU that was already down is the caller's mistake
+    /// ([`SlabError::CpuOffline`], before anything changes); one that was running there
+    /// when the CPU went down was moved by the kernel and continues on another CPU.
     pub(crate) fn check_running(&self) -> Result<(), crate::error::SlabError> {
         let cpu = self.cpu.get();
         if self.m.cpu_online(cpu) {
-            Ok(())
-        } else {
-            Err(crate::error::SlabError::CpuOffline { cpu })
+            return Ok(());
         }
+        if !self.created_online || self.kind == ContextKind::Reaper {
+            return Err(crate::error::SlabError::CpuOffline { cpu });
+        }
+        let to = self.m.first_online_cpu();
+        self.cpu.set(to);
+        self.trace(
+            u32::MAX,
+            EventKind::MovedOffDeadCpu {
+                from: cpu as u16,
+                to: to as u16,
+            },
+        );
+        Ok(())
     }
 
     /// `local_irq_enable()`.

@@ -196,7 +196,11 @@ impl<'m, P: Platform> Context<'m, P> {
     fn take_cpu_down(&self, cpu: usize) {
         self.enter(u32::MAX, KFn::TakeCpuDown);
         self.m.cover_site(Site::StopMachine);
-        self.stop_machine(|| self.m.set_cpu_online(cpu, false));
+        if self.m.mutations().has(Mutation::TakeCpuDownUnstopped) {
+            self.m.set_cpu_online(cpu, false);
+        } else {
+            self.stop_machine(|| self.m.set_cpu_online(cpu, false));
+        }
         self.trace(
             u32::MAX,
             EventKind::CpuOnline {
@@ -283,6 +287,15 @@ impl<'m, P: Platform> Context<'m, P> {
         for &id in ids {
             let cachep = m.cache_by_id(id);
             let n = &cachep.nodes[node];
+            if muts.has(Mutation::TakeCpuDownUnstopped)
+                && !P::TRACKS_CAUSALITY
+                && self.cpu_irq_held(cpu)
+            {
+                panic!(
+                    "data race: cpuup_canceled drains cpu{cpu}'s array_cache of cache {} while cpu{cpu} still has interrupts off (take_cpu_down without stop_machine)",
+                    cachep.name
+                );
+            }
             let dead_a = if era == Era::A {
                 let nc = cachep.take_dead_cpu_array(cpu);
                 // The slip: the array is unhooked and freed with its objects.

@@ -109,6 +109,16 @@ mutations! {
     /// at kmem_cache_create/kmem_cache_destroy" (2.6.16, Message-ID
     /// 20060209182923.GA3576@localhost.localdomain). Era A's SLAB takes no hot-plug lock.
     CreateLockOrder => "create-lock-order",
+    /// `take_cpu_down` clears the CPU's online bit without `stop_machine`: the dying CPU
+    /// may still be inside an irq-off section, using the array `cpuup_canceled` drains.
+    TakeCpuDownUnstopped => "take-cpu-down-unstopped",
+    /// **Fix** of a bug the model found in era B (4.4): a `/proc/slabinfo` write takes
+    /// `get_online_cpus()` around `do_tune_cpucache`, as `kmem_cache_create` does. Without
+    /// it `take_cpu_down` can run between the tune's `kick_all_cpus_sync` and its
+    /// `for_each_online_cpu` drain: the dying CPU's old array is skipped and freed with
+    /// its objects, which stay allocated in their slabs for good. No upstream fix is known
+    /// (the same code is in 6.1.20; SLAB was removed in 6.8).
+    FixTuneOnlineCpus => "fix-tune-online-cpus",
 }
 
 /// Which direction a catalogue switch goes.
@@ -156,6 +166,14 @@ pub const SHIPPED_BUGS: &[ShippedBug] = &[
         symptom: "list corruption",
         switch: Mutation::FixRefillRereadNode,
     },
+    ShippedBug {
+        era: crate::profile::Era::B,
+        shipped_in: "4.4 (modelled: 4.4.11; the same code in 6.1.20)",
+        fixed_in: "none: SLAB was removed in 6.8 with it",
+        fix: "none upstream; found by this model (hotplug-vs-tune). The switch takes get_online_cpus() in slabinfo_write around do_tune_cpucache, the order kmem_cache_create uses",
+        symptom: "lost",
+        switch: Mutation::FixTuneOnlineCpus,
+    },
 ];
 
 impl Mutation {
@@ -170,6 +188,18 @@ impl Mutation {
     /// The shipped bug a fix switch removes.
     pub fn shipped_bug(self) -> Option<&'static ShippedBug> {
         SHIPPED_BUGS.iter().find(|b| b.switch == self)
+    }
+    /// Whether the switch can change anything in `era` (a slip in a data structure or a
+    /// lock the era does not have cannot).
+    pub fn acts_in(self, era: crate::profile::Era) -> bool {
+        use crate::profile::Era;
+        match self {
+            // 2.6.24's SLAB takes no CPU-hotplug lock in kmem_cache_create.
+            Mutation::CreateLockOrder => era == Era::B,
+            // kmem_bufctl_t exists only in era A.
+            Mutation::BufctlNoEnd => era == Era::A,
+            m => m.shipped_bug().is_none_or(|b| b.era == era),
+        }
     }
     /// The re-introducing mutations only (what detection matrices measure).
     pub fn mutations() -> impl Iterator<Item = Mutation> {

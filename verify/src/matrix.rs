@@ -175,6 +175,8 @@ pub const CONCURRENCY_MUTATIONS: &[Mutation] = &[
     Mutation::IrqWindowInAtomic,
     Mutation::DrainArrayStaleAvail,
     Mutation::DrainFreelistNoRecheck,
+    Mutation::CreateLockOrder,
+    Mutation::TakeCpuDownUnstopped,
 ];
 
 fn first_line(s: &str) -> String {
@@ -248,6 +250,9 @@ pub fn reference_run(seed: u64, ops: usize, m: MutationSet) -> Result<(), String
     let era = if seed % 2 == 0 { Era::A } else { Era::B };
     let mut profile = ArchProfile::tiny();
     profile.cpus = 2 + (seed % 3) as usize;
+    if seed % 4 == 3 {
+        profile.nodes = 2;
+    }
     let mut cfg = MachineConfig::new(profile, era);
     cfg.trace_capacity = 0;
     cfg.mutations = m;

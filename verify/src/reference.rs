@@ -154,6 +154,34 @@ pub enum Op {
     IrqKmalloc { cpu: u8, size: u16 },
     /// `kfree` from an interrupt handler on `cpu`.
     IrqKfree { cpu: u8, which: u16 },
+    /// `cpu_down` of CPU `1 + cpu % (cpus − 1)` (from CPU 0, which stays online as on x86
+    /// without `BOOTPARAM_HOTPLUG_CPU0`).
+    CpuDown { cpu: u8 },
+    /// `cpu_up` of CPU `1 + cpu % (cpus − 1)`.
+    CpuUp { cpu: u8 },
+    /// `kmem_cache_alloc_node(cache, GFP_KERNEL, node % nodes)` from a task on `cpu`.
+    AllocNode { cpu: u8, cache: u8, node: u8 },
+}
+
+impl Op {
+    /// The CPU an operation runs on (raw, before the harness normalises it), for the ops
+    /// that run on a CPU of the caller's choice.
+    fn runs_on(&self) -> Option<u8> {
+        match *self {
+            Op::Alloc { cpu, .. }
+            | Op::Free { cpu, .. }
+            | Op::Kmalloc { cpu, .. }
+            | Op::Kfree { cpu, .. }
+            | Op::Reap { cpu, .. }
+            | Op::Misuse { cpu, .. }
+            | Op::IrqAlloc { cpu, .. }
+            | Op::IrqFree { cpu, .. }
+            | Op::IrqKmalloc { cpu, .. }
+            | Op::IrqKfree { cpu, .. }
+            | Op::AllocNode { cpu, .. } => Some(cpu),
+            _ => None,
+        }
+    }
 }
 
 /// Where the reference and the model disagreed (or the model panicked, or the audit
@@ -376,9 +404,11 @@ impl Harness {
         while !self.r.kmalloc_live.is_empty() {
             self.step(&Op::Kfree { cpu: 0, which: 0 })?;
         }
+        // CPU 1 (a remote free on two CPUs) if it is online; CPU 0 never goes down.
+        let cpu = u8::from(self.m.cpus().len() > 1 && self.m.cpu_online(1));
         while self.r.user_live.iter().any(|l| !l.is_empty()) {
             self.step(&Op::Free {
-                cpu: 1,
+                cpu,
                 cache: 0,
                 which: 0,
             })?;
@@ -1167,9 +1197,165 @@ impl Harness {
         Ok(())
     }
 
+    /// The hot-plug target of a raw CPU number: never CPU 0 (`None` on one CPU).
+    fn hotplug_target(&self, cpu: u8) -> Option<usize> {
+        let n = self.m.cpus().len();
+        (n > 1).then(|| 1 + cpu as usize % (n - 1))
+    }
+
+    fn do_cpu_down(&mut self, cpu: u8) -> Check {
+        let Some(cpu) = self.hotplug_target(cpu) else {
+            return self.skip();
+        };
+        let online = self.m.cpu_online(cpu);
+        let got = self.m.task(0, "hotplug").cpu_down(cpu);
+        self.summary.maintenance += 1;
+        if !online {
+            return expect_err("cpu_down", got, &SlabError::CpuAlreadyOffline { cpu });
+        }
+        got.map_err(|e| format!("cpu_down({cpu}): {e:?}"))?;
+        // Its array went back to the slabs; slabs destroyed on the way freed their
+        // off-slab descriptors from CPU 0.
+        self.forget_cpu(cpu);
+        let ids: Vec<u32> = self.r.facts.keys().copied().collect();
+        for id in ids {
+            self.forget_desc(id);
+        }
+        Ok(())
+    }
+
+    fn do_cpu_up(&mut self, cpu: u8) -> Check {
+        let Some(cpu) = self.hotplug_target(cpu) else {
+            return self.skip();
+        };
+        let online = self.m.cpu_online(cpu);
+        let got = self.m.task(0, "hotplug").cpu_up(cpu);
+        self.summary.maintenance += 1;
+        if online {
+            return expect_err("cpu_up", got, &SlabError::CpuAlreadyOnline { cpu });
+        }
+        got.map_err(|e| format!("cpu_up({cpu}): {e:?}"))?;
+        self.forget_cpu(cpu);
+        Ok(())
+    }
+
+    fn do_alloc_node(&mut self, cpu: u8, cache: u8, node: u8) -> Check {
+        let Some(ci) = self.pick_cache(cache) else {
+            return self.skip();
+        };
+        let cpu = self.cpu(cpu);
+        let node = node as usize % self.m.nodes();
+        let c = self.caches[ci].0.clone();
+        if self.over_budget(self.r.facts[&c.id].slab_bytes) {
+            return self.skip();
+        }
+        let got = self
+            .m
+            .task(cpu, task_name(cpu))
+            .kmem_cache_alloc_node(&c, Gfp::KERNEL, node)
+            .map_err(|e| {
+                format!(
+                    "kmem_cache_alloc_node({}, {node}): unexpected {e:?}",
+                    c.name
+                )
+            })?;
+        if let Some(o) = got {
+            // Without faults the node has memory: the object comes from it.
+            if !self.faults && self.m.page_node_of(o) != Some(node) {
+                return Err(format!(
+                    "kmem_cache_alloc_node({}, {node}) returned {o:#x} of node {:?}",
+                    c.name,
+                    self.m.page_node_of(o)
+                ));
+            }
+        }
+        self.allocated(cpu, &c, Origin::User(ci), got)
+    }
+
+    /// An operation naming a CPU that is down: the model refuses it with `CpuOffline`
+    /// before anything changes (the reaper's work was cancelled: it does not run).
+    fn on_offline_cpu(&mut self, op: &Op, cpu: usize) -> Check {
+        let want = SlabError::CpuOffline { cpu };
+        match *op {
+            Op::Alloc { cache, .. } | Op::IrqAlloc { cache, .. } | Op::AllocNode { cache, .. } => {
+                let Some(ci) = self.pick_cache(cache) else {
+                    return self.skip();
+                };
+                let c = self.caches[ci].0.clone();
+                let got = match op {
+                    Op::IrqAlloc { .. } => self
+                        .m
+                        .interrupt(cpu, irq_name(cpu))
+                        .kmem_cache_alloc(&c, Gfp::ATOMIC),
+                    Op::AllocNode { .. } => {
+                        self.m
+                            .task(cpu, task_name(cpu))
+                            .kmem_cache_alloc_node(&c, Gfp::KERNEL, 0)
+                    }
+                    _ => self
+                        .m
+                        .task(cpu, task_name(cpu))
+                        .kmem_cache_alloc(&c, Gfp::KERNEL),
+                };
+                expect_err("alloc on a CPU that is down", got, &want)
+            }
+            Op::Free { cache, which, .. } | Op::IrqFree { cache, which, .. } => {
+                let Some((ci, k)) = self.pick_user_obj(cache, which) else {
+                    return self.skip();
+                };
+                let c = self.caches[ci].0.clone();
+                let obj = self.r.user_live[ci][k];
+                expect_err(
+                    "kmem_cache_free on a CPU that is down",
+                    self.m.task(cpu, task_name(cpu)).kmem_cache_free(&c, obj),
+                    &want,
+                )
+            }
+            Op::Kmalloc { size, .. } | Op::IrqKmalloc { size, .. } => expect_err(
+                "kmalloc on a CPU that is down",
+                self.m
+                    .task(cpu, task_name(cpu))
+                    .kmalloc(size as usize, Gfp::KERNEL),
+                &want,
+            ),
+            Op::Kfree { which, .. } | Op::IrqKfree { which, .. } => {
+                if self.r.kmalloc_live.is_empty() {
+                    return self.skip();
+                }
+                let obj = self.r.kmalloc_live[which as usize % self.r.kmalloc_live.len()];
+                expect_err(
+                    "kfree on a CPU that is down",
+                    self.m.task(cpu, task_name(cpu)).kfree(obj),
+                    &want,
+                )
+            }
+            Op::Reap { .. } => {
+                if self.m.reaper(cpu, reap_name(cpu)).cache_reap().cancelled {
+                    Ok(())
+                } else {
+                    Err(format!("cache_reap ran on cpu{cpu}, which is down"))
+                }
+            }
+            _ => self.skip(),
+        }
+    }
+
     fn apply(&mut self, op: &Op) -> Check {
         let before = self.summary.skipped;
+        if let Some(raw) = op.runs_on() {
+            let cpu = self.cpu(raw);
+            if !self.m.cpu_online(cpu) {
+                let r = self.on_offline_cpu(op, cpu);
+                if self.summary.skipped == before {
+                    self.summary.executed += 1;
+                }
+                return r;
+            }
+        }
         let r = match *op {
+            Op::CpuDown { cpu } => self.do_cpu_down(cpu),
+            Op::CpuUp { cpu } => self.do_cpu_up(cpu),
+            Op::AllocNode { cpu, cache, node } => self.do_alloc_node(cpu, cache, node),
             Op::Alloc { cpu, cache } => self.do_alloc(cpu, cache, false),
             Op::IrqAlloc { cpu, cache } => self.do_alloc(cpu, cache, true),
             Op::Free { cpu, cache, which } => self.do_free(cpu, cache, which, false),
