@@ -877,10 +877,20 @@ mod schedule_target {
             &mut self,
             runnable: &[&Task],
             current: Option<TaskId>,
-            _is_yielding: bool,
+            is_yielding: bool,
         ) -> Option<TaskId> {
             match self.next_byte() {
                 Some(b) => Some(runnable[b as usize % runnable.len()].id()),
+                // Out of bytes: the current task keeps running — unless it yields (a
+                // waiter such as `cpu_hotplug_begin`), which hands over to the first
+                // other runnable task so that the schedule stays fair.
+                None if is_yielding => Some(
+                    runnable
+                        .iter()
+                        .map(|t| t.id())
+                        .find(|&t| Some(t) != current)
+                        .unwrap_or_else(|| runnable[0].id()),
+                ),
                 None => Some(
                     current
                         .filter(|c| runnable.iter().any(|t| t.id() == *c))

@@ -207,11 +207,11 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         id: ScenarioId::Mixed,
         name: "mixed",
         hazard: 0,
-        summary: "tasks, interrupt handlers, a reaper and a tuner on every CPU; several caches incl. kmalloc with off-slab descriptors",
-        drives: &["kmem_cache_alloc", "kmem_cache_free", "kmalloc", "kfree", "cache_reap", "do_tune_cpucache"],
+        summary: "two nodes: a task (moved to the other node in its first window), an interrupt handler and a reaper on every CPU, node-directed allocations, a tuner, and the last CPU going down and up; several caches incl. kmalloc with off-slab descriptors",
+        drives: &["kmem_cache_alloc", "kmem_cache_alloc_node", "kmem_cache_free", "kmalloc", "kfree", "cache_reap", "do_tune_cpucache", "cpu_down", "cpu_up"],
         loom: false,
         catches: &[],
-        shipped: &[],
+        shipped: &[Mutation::FixRefillRereadNode],
     },
     ScenarioInfo {
         id: ScenarioId::ShrinkVsTune,
@@ -1403,7 +1403,15 @@ fn cross_cpu_kfree<P: Platform>(p: &Params) -> Outcome {
 }
 
 fn mixed<P: Platform>(p: &Params) -> Outcome {
-    let m = machine::<P>(p, KmallocSetup::UpTo(4096), FaultInjection::default());
+    // Two nodes from two CPUs on (CPUs split in halves), so node-directed allocations,
+    // alien frees and cross-node migration happen; the last CPU goes down and comes back.
+    let nodes = if p.cpus >= 2 { 2 } else { 1 };
+    let m = machine_nodes::<P>(
+        p,
+        nodes,
+        KmallocSetup::UpTo(4096),
+        FaultInjection::default(),
+    );
     let caches = [
         tiny_cache(&m, "small", 384, (4, 2, 2)),
         tiny_cache(&m, "big", 1300, (2, 1, 1)),
@@ -1414,11 +1422,19 @@ fn mixed<P: Platform>(p: &Params) -> Outcome {
             let caches = caches.clone();
             let ops = p.ops;
             let seed = p.seed ^ ((cpu as u64) << 8 | kind as u64);
+            let cpus = p.cpus;
             hs.push(spawn(&m, move |m| {
                 let mut ctx = if kind == 0 {
-                    m.task(cpu, &format!("task@cpu{cpu}"))
+                    let mut t = m.task(cpu, &format!("task@cpu{cpu}")).running_since_boot();
+                    // The scheduler moves the task to a CPU of the other node in its
+                    // first window.
+                    if cpus >= 2 {
+                        t.plan_migrations([(cpu + cpus / 2) % cpus]);
+                    }
+                    t
                 } else {
                     m.interrupt(cpu, &format!("irq@cpu{cpu}"))
+                        .running_since_boot()
                 };
                 let gfp = if kind == 0 { Gfp::KERNEL } else { Gfp::ATOMIC };
                 let mut held: Vec<(usize, u64)> = Vec::new();
@@ -1429,10 +1445,20 @@ fn mixed<P: Platform>(p: &Params) -> Outcome {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
-                    match x % 4 {
+                    match x % 5 {
                         0 | 1 => {
                             let ci = (x >> 8) as usize % 2;
                             if let Some(o) = ctx.kmem_cache_alloc(&caches[ci], gfp).expect("valid")
+                            {
+                                held.push((ci, o));
+                            }
+                        }
+                        4 => {
+                            let ci = (x >> 8) as usize % 2;
+                            let node = (x >> 24) as usize % nodes;
+                            if let Some(o) = ctx
+                                .kmem_cache_alloc_node(&caches[ci], gfp, node)
+                                .expect("valid")
                             {
                                 held.push((ci, o));
                             }
@@ -1473,13 +1499,26 @@ fn mixed<P: Platform>(p: &Params) -> Outcome {
         hs.push(r);
     }
     let tuner = spawn(&m, |m| {
-        let mut t = m.tuner(0, "tuner");
+        let mut t = m.tuner(0, "tuner").running_since_boot();
         t.slabinfo_write("small 6 3 1").expect("tune");
+    });
+    // The hot-plug starts once the tune is done: their race (a bug that shipped in 4.4)
+    // is hotplug-vs-tune's; here it would make every era-B campaign a finding.
+    tuner.join();
+    let last = p.cpus - 1;
+    let hotplug = (p.cpus >= 2).then(|| {
+        spawn(&m, move |m| {
+            let mut h = m.task(0, "hotplug@cpu0");
+            h.cpu_down(last).expect("cpu_down");
+            h.cpu_up(last).expect("cpu_up");
+        })
     });
     for h in hs {
         h.join();
     }
-    tuner.join();
+    if let Some(h) = hotplug {
+        h.join();
+    }
     final_audit(&m);
     for c in &caches {
         assert_eq!(m.live_objects(c), 0);
