@@ -34,6 +34,9 @@ ops reap-foreign-cpu seeds
 ops irq-window-in-atomic seeds
 ops ctor-skipped seeds
 ops kmalloc-class-too-small seeds
+ops hotplug-keeps-free-limit seeds
+ops hotplug-skips-dead-array seeds
+ops hotplug-frees-node seeds
 schedule stale-ac-after-grow seeds
 schedule stale-ac-after-grow empty
 schedule no-recheck-after-grow seeds
@@ -45,6 +48,9 @@ schedule free-block-unlocked seeds
 schedule shared-transfer-unlocked seeds
 schedule tune-frees-array-early seeds
 schedule transfer-ignores-limit seeds
+schedule take-cpu-down-unstopped seeds
+schedule create-lock-order seeds
+schedule fallback-grow-asked-node seeds
 geometry offslab-limit-stale seeds
 geometry offslab-self-descriptor seeds
 "

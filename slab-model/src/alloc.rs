@@ -573,7 +573,13 @@ impl<'m, P: Platform> Context<'m, P> {
             let Some(pfn) = page else {
                 return (None, irq);
             };
-            let nid = self.m.mem().page(pfn).expect("allocated page").node as usize;
+            // nid = page_to_nid(page): the page may come from any node (and the task may
+            // run on another CPU now); `fallback-grow-asked-node` keeps the node it asked for.
+            let nid = if self.m.mutations().has(Mutation::FallbackGrowAskedNode) {
+                want
+            } else {
+                self.m.mem().page(pfn).expect("allocated page").node as usize
+            };
             let (grown, i) = self.cache_grow(cachep, flags, nid, Some(pfn), irq);
             irq = i;
             if !grown {

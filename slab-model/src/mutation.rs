@@ -112,6 +112,10 @@ mutations! {
     /// `take_cpu_down` clears the CPU's online bit without `stop_machine`: the dying CPU
     /// may still be inside an irq-off section, using the array `cpuup_canceled` drains.
     TakeCpuDownUnstopped => "take-cpu-down-unstopped",
+    /// `fallback_alloc` hands `cache_grow` the node it asked the page allocator for
+    /// (`numa_mem_id()` before the irq window) instead of the page's node
+    /// (`page_to_nid(page)`): a page from another node is put on the wrong node's lists.
+    FallbackGrowAskedNode => "fallback-grow-asked-node",
     /// **Fix** of a bug the model found in era B (4.4): a `/proc/slabinfo` write takes
     /// `get_online_cpus()` around `do_tune_cpucache`, as `kmem_cache_create` does. Without
     /// it `take_cpu_down` can run between the tune's `kick_all_cpus_sync` and its

@@ -242,7 +242,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         summary: "two nodes, node 0 out of memory: CPU0's task falls back (fallback_alloc opens its irq window, the slab comes from node 1) and is moved to CPU1 (node 1) inside a window, while CPU0's interrupt handler and CPU1 allocate",
         drives: &["__do_cache_alloc", "cache_alloc_refill", "____cache_alloc_node", "fallback_alloc", "kmem_getpages", "cache_grow", "cache_free_alien"],
         loom: true,
-        catches: &[Mutation::IrqWindowInAtomic],
+        catches: &[Mutation::IrqWindowInAtomic, Mutation::FallbackGrowAskedNode],
         shipped: &[],
     },
     ScenarioInfo {

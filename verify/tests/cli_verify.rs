@@ -228,8 +228,8 @@ fn check_shards_split_the_campaign_list() {
     let mut expected = 0;
     for row in a.as_array().unwrap().iter().chain(b.as_array().unwrap()) {
         if row["expected_finding"] == true {
-            // A faithful model whose kernel shipped the bug (shrink-vs-tune era B: the 4.4
-            // race; migrate-across-nodes era A: 2.6.24's stale node): it must be found.
+            // A faithful model whose kernel shipped the bug (e.g. shrink-vs-tune era B: the
+            // 4.4 race; migrate-across-nodes era A: 2.6.24's stale node): it must be found.
             expected += 1;
             assert_eq!(row["result"], "shipped bug found (expected)", "{row}");
         } else {
@@ -237,9 +237,21 @@ fn check_shards_split_the_campaign_list() {
             assert_eq!(row["iterations"], 20);
         }
     }
+    // One per scheduler, era with a shipped bug and campaign of the scenario (`mixed`
+    // runs at 2, 4 and 8 CPUs).
+    let want: usize = slab_verify::scenario::SCENARIOS
+        .iter()
+        .map(|s| {
+            let eras = [slab_model::Era::A, slab_model::Era::B]
+                .into_iter()
+                .filter(|&e| s.shipped_in(e).is_some())
+                .count();
+            let configs = if s.name == "mixed" { 3 } else { 1 };
+            2 * eras * configs
+        })
+        .sum();
     assert_eq!(
-        expected,
-        2 * slab_model::mutation::SHIPPED_BUGS.len(),
-        "one expected finding per shipped bug and scheduler"
+        expected, want,
+        "one expected finding per shipped bug, scheduler and campaign"
     );
 }
