@@ -22,6 +22,8 @@ fn bench(c: &mut Criterion) {
     ] {
         for kind in [SchedulerKind::Random, SchedulerKind::Pct(3)] {
             let mut p = Params::small(Era::A);
+            // The fixed model: era A's faithful `mixed` finds 2.6.24's stale node.
+            p.mutations = slab_model::MutationSet::shipped_fixes(Era::A);
             p.cpus = cpus;
             p.ops = ops;
             p.trace_capacity = 256;
