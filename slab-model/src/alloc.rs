@@ -89,6 +89,14 @@ impl<'m, P: Platform> Context<'m, P> {
         flags: Gfp,
         irq: IrqOff<'m, P>,
     ) -> (Option<u64>, IrqOff<'m, P>) {
+        let mut irq = irq;
+        if self.m.numa() && self.policy.wants_alternate() {
+            let (o, i) = self.alternate_node_alloc(cachep, flags, irq);
+            irq = i;
+            if o.is_some() {
+                return (o, irq);
+            }
+        }
         let (objp, irq) = self.____cache_alloc(cachep, flags, irq);
         if objp.is_some() || !self.m.numa() {
             return (objp, irq);
@@ -100,8 +108,8 @@ impl<'m, P: Platform> Context<'m, P> {
 
     /// `kmem_cache_alloc_node(cachep, flags, nodeid)`. Without NUMA it is
     /// `kmem_cache_alloc`; with NUMA the local node tries the per-CPU array first, then
-    /// (or for a remote node directly) `____cache_alloc_node`. `fallback_alloc` to other
-    /// nodes is not modelled: a failed node-directed allocation returns NULL.
+    /// (or for a remote node directly) `____cache_alloc_node`, whose failed grow goes to
+    /// `fallback_alloc`.
     pub fn kmem_cache_alloc_node(
         &mut self,
         cachep: &KmemCache<P>,
@@ -516,6 +524,41 @@ impl<'m, P: Platform> Context<'m, P> {
         }
     }
 
+    /// `alternate_node_alloc(cachep, flags)` (NUMA, eras A, B), interrupts off: for a
+    /// task with a memory policy or a slab-spreading cpuset (never in an interrupt, never
+    /// for `__GFP_THISNODE`), the node `cpuset_mem_spread_node` (caches with
+    /// `SLAB_MEM_SPREAD`) or `slab_node(current->mempolicy)` picks; if it is not this CPU's
+    /// node, `____cache_alloc_node` there. `None` sends the caller on to the per-CPU path.
+    fn alternate_node_alloc(
+        &mut self,
+        cachep: &KmemCache<P>,
+        flags: Gfp,
+        irq: IrqOff<'m, P>,
+    ) -> (Option<u64>, IrqOff<'m, P>) {
+        if self.kind() == ContextKind::Interrupt || flags.contains(Gfp::THISNODE) {
+            return (None, irq);
+        }
+        self.m.cover(KFn::AlternateNodeAlloc);
+        let here = self.node();
+        let nodes = self.m.nodes();
+        let nid = if self.policy.spread_slab()
+            && cachep
+                .geo
+                .flags
+                .contains(crate::slab_flags::SlabFlags::MEM_SPREAD)
+        {
+            self.policy.spread_node(nodes)
+        } else if self.policy.mempolicy.is_some() {
+            self.policy.slab_node(here, nodes)
+        } else {
+            here
+        };
+        if nid == here {
+            return (None, irq);
+        }
+        self.____cache_alloc_node(cachep, flags, nid, irq)
+    }
+
     /// `fallback_alloc(cache, flags)` (NUMA, eras A, B), interrupts off: no object on the
     /// wanted node and it cannot grow. Unless the mask is `__GFP_THISNODE`: walk the nodes
     /// in zonelist order (this node first) and take an object from any whose
@@ -544,10 +587,23 @@ impl<'m, P: Platform> Context<'m, P> {
         let local_flags = flags & (Gfp(Gfp::CONSTRAINT_MASK.0 | Gfp::RECLAIM_MASK.0));
         let nodes = self.m.nodes();
         loop {
-            // retry: objects on any node's lists (zonelist order from this node).
-            let here = self.node();
+            // retry: objects on any node's lists, in the zonelist order of the policy's
+            // node (`slab_node(current->mempolicy)`, else this one). The cpuset check is
+            // era A's hardwall one (only the cpuset's nodes, while the page allocation
+            // below may use any: "slab: fix cpuset check in fallback_alloc", Vladimir
+            // Davydov, 2014, made it softwall) and era B's softwall one.
+            let here = self.policy.slab_node(self.node(), nodes);
+            let softwall = self.m.era() == Era::B;
             for i in 0..nodes {
                 let nid = (here + i) % nodes;
+                let allowed = if softwall {
+                    self.policy.node_allowed_softwall(nid, flags)
+                } else {
+                    self.policy.node_allowed_hardwall(nid)
+                };
+                if !allowed {
+                    continue;
+                }
                 self.site(cachep.id, crate::site::Site::PeekFreeObjects);
                 if cachep.nodes[nid].peek_free_objects() == 0 {
                     continue;

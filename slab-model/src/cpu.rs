@@ -124,6 +124,8 @@ pub struct Context<'m, P: Platform> {
     pub(crate) trace_id: u16,
     /// Nesting depth of `cache_grow` (off-slab descriptors allocate recursively).
     pub(crate) grow_depth: u32,
+    /// The task's memory policy and cpuset (process contexts only).
+    pub(crate) policy: crate::mempolicy::TaskPolicy,
 }
 
 impl<'m, P: Platform> Context<'m, P> {
@@ -141,6 +143,7 @@ impl<'m, P: Platform> Context<'m, P> {
             migrations: VecDeque::new(),
             trace_id,
             grow_depth: 0,
+            policy: crate::mempolicy::TaskPolicy::default(),
         }
     }
 
@@ -150,6 +153,49 @@ impl<'m, P: Platform> Context<'m, P> {
     pub fn running_since_boot(mut self) -> Self {
         self.created_online = true;
         self
+    }
+
+    /// `set_mempolicy(2)`: the task's memory policy (`None`: the default, local node).
+    /// Errors: a node that does not exist; a context that is not a task.
+    pub fn set_mempolicy(
+        &mut self,
+        policy: Option<crate::mempolicy::MemPolicy>,
+    ) -> Result<(), crate::error::SlabError> {
+        if let Some(crate::mempolicy::MemPolicy::Preferred(n)) = policy {
+            self.m.check_node(n)?;
+        }
+        self.check_task("set_mempolicy")?;
+        self.policy.mempolicy = policy;
+        Ok(())
+    }
+
+    /// Moves the task into a cpuset with `mems_allowed = mems` (a bit per node) and
+    /// `memory_spread_slab = spread_slab`; `None` is the root cpuset (every node).
+    /// Errors: a node bit outside the machine or an empty set; a context that is not a task.
+    pub fn set_cpuset(
+        &mut self,
+        cpuset: Option<crate::mempolicy::Cpuset>,
+    ) -> Result<(), crate::error::SlabError> {
+        if let Some(c) = cpuset {
+            let all = (1u64 << self.m.nodes()) - 1;
+            if c.mems == 0 || c.mems & !all != 0 {
+                return Err(crate::error::SlabError::InvalidCpuset {
+                    mems: c.mems,
+                    nodes: self.m.nodes(),
+                });
+            }
+        }
+        self.check_task("cpuset")?;
+        self.policy.cpuset = cpuset;
+        Ok(())
+    }
+
+    fn check_task(&self, what: &'static str) -> Result<(), crate::error::SlabError> {
+        if self.kind == ContextKind::Task {
+            Ok(())
+        } else {
+            Err(crate::error::SlabError::NotATask { what })
+        }
     }
 
     /// The machine.

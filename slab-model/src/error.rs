@@ -98,6 +98,12 @@ pub enum SlabError {
     /// `cpu_down` of the last online CPU (`_cpu_down`: `num_online_cpus() == 1`, -EBUSY).
     #[error("cpu_down: cpu {cpu} is the last online CPU (-EBUSY)")]
     LastCpuOnline { cpu: usize },
+    /// A cpuset with no node, or with a node the machine does not have.
+    #[error("cpuset: mems {mems:#x} is empty or names a node outside 0..{nodes}")]
+    InvalidCpuset { mems: u64, nodes: usize },
+    /// A task setting (`set_mempolicy`, cpusets) on an interrupt handler, reaper or tuner.
+    #[error("{what}: only a task has a memory policy and a cpuset")]
+    NotATask { what: &'static str },
     /// A node number outside the machine.
     #[error("node {node} does not exist (the machine has {nodes})")]
     NoSuchNode { node: usize, nodes: usize },

@@ -34,6 +34,7 @@ pub mod kmalloc;
 pub mod kmalloc_sizes;
 pub mod machine;
 pub mod memory;
+pub mod mempolicy;
 pub mod mutation;
 pub mod node;
 pub mod page_alloc;

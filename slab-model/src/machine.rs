@@ -606,6 +606,18 @@ impl<P: Platform> Machine<P> {
             .expect("cpu_down never takes the last CPU")
     }
 
+    /// Checks a node number from a caller.
+    pub fn check_node(&self, node: usize) -> Result<(), SlabError> {
+        if node < self.nodes() {
+            Ok(())
+        } else {
+            Err(SlabError::NoSuchNode {
+                node,
+                nodes: self.nodes(),
+            })
+        }
+    }
+
     /// Checks a CPU number from a caller.
     pub fn check_cpu(&self, cpu: usize) -> Result<(), SlabError> {
         if cpu < self.cpus.len() {

@@ -123,6 +123,7 @@ mutations! {
     /// its objects, which stay allocated in their slabs for good. No upstream fix is known
     /// (the same code is in 6.1.20; SLAB was removed in 6.8).
     FixTuneOnlineCpus => "fix-tune-online-cpus",
+
 }
 
 /// Which direction a catalogue switch goes.

@@ -141,6 +141,8 @@ pub enum KFn {
     CpuupCanceled,
     /// `take_cpu_down` (stop_machine: the CPU leaves `cpu_online_mask`).
     TakeCpuDown,
+    /// `alternate_node_alloc`.
+    AlternateNodeAlloc,
 }
 
 impl KFn {
@@ -184,6 +186,7 @@ impl KFn {
         KFn::CpuupPrepare,
         KFn::CpuupCanceled,
         KFn::TakeCpuDown,
+        KFn::AlternateNodeAlloc,
     ];
     /// The kernel's name.
     pub fn name(self) -> &'static str {
@@ -226,6 +229,7 @@ impl KFn {
             KFn::CpuupPrepare => "cpuup_prepare",
             KFn::CpuupCanceled => "cpuup_canceled",
             KFn::TakeCpuDown => "take_cpu_down",
+            KFn::AlternateNodeAlloc => "alternate_node_alloc",
         }
     }
 }

@@ -249,8 +249,8 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         id: ScenarioId::CpuHotplug,
         name: "cpu-hotplug",
         hazard: 14,
-        summary: "two nodes: CPU0 takes CPU1 (node 1's only CPU) down while a task on CPU1 frees and allocates and (shuttle only: a loom try_lock bug) CPU1's reaper runs; then CPU0 allocates from the CPU-less node 1 and brings CPU1 back",
-        drives: &["cpu_down", "take_cpu_down", "cpuup_canceled", "cpuup_prepare", "cache_reap", "kmem_cache_free", "kmem_cache_alloc", "kmem_cache_alloc_node", "free_block", "drain_freelist"],
+        summary: "two nodes: CPU0 takes CPU1 (node 1's only CPU) down while a task on CPU1 frees and allocates and (shuttle only: a loom try_lock bug) CPU1's reaper runs; then CPU0 allocates from the CPU-less node 1 (node-directed, and through a task's MPOL_PREFERRED policy) and brings CPU1 back",
+        drives: &["cpu_down", "take_cpu_down", "cpuup_canceled", "cpuup_prepare", "cache_reap", "kmem_cache_free", "kmem_cache_alloc", "kmem_cache_alloc_node", "alternate_node_alloc", "free_block", "drain_freelist"],
         loom: true,
         catches: &[Mutation::HotplugFreesNode, Mutation::HotplugSkipsDeadArray, Mutation::HotplugKeepsFreeLimit, Mutation::TakeCpuDownUnstopped],
         shipped: &[],
@@ -653,6 +653,16 @@ fn cpu_hotplug<P: Platform>(p: &Params) -> Outcome {
     );
     assert_eq!(m.page_node_of(o), Some(1), "the object comes from node 1");
     t.kmem_cache_free(&c, o).expect("free");
+    // A task whose memory policy prefers node 1 gets there through alternate_node_alloc.
+    let mut pol = m.task(0, "policy@cpu0");
+    pol.set_mempolicy(Some(slab_model::mempolicy::MemPolicy::Preferred(1)))
+        .expect("node 1 exists");
+    let o = must(
+        pol.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+        "kmem_cache_alloc with MPOL_PREFERRED(1)",
+    );
+    assert_eq!(m.page_node_of(o), Some(1), "the policy's node");
+    pol.kmem_cache_free(&c, o).expect("free");
     t.cpu_up(1).expect("cpu_up(1)");
     let mut t1 = m.task(1, "after@cpu1");
     let o = must(
