@@ -188,6 +188,12 @@ fn check_file(path: &std::path::Path) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let results = check_text(&text).map_err(|e| e.to_string())?;
+    if results.is_empty() {
+        return Err(format!(
+            "{} has no data rows: nothing to check",
+            path.display()
+        ));
+    }
     let good = results.iter().filter(|r| r.ok()).count();
     for r in &results {
         println!("{r}");

@@ -59,8 +59,8 @@ pub struct ListArgs {
 /// `check`.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// Executions per campaign (default: sized for about 2 minutes on 2 cores).
-    #[arg(long)]
+    /// Executions per campaign, at least 1 (default: sized for about 4 minutes on 2 cores).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub iterations: Option<usize>,
     /// Scheduler seed.
     #[arg(long, default_value_t = 1)]
@@ -68,8 +68,8 @@ pub struct CheckArgs {
     /// Run only shard i of n (1-based), e.g. `--shard 2/4`: campaign k runs in shard (k mod n) + 1.
     #[arg(long)]
     pub shard: Option<String>,
-    /// Worker threads (default: available cores).
-    #[arg(long)]
+    /// Worker threads, at least 1 (default: available cores).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub jobs: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
@@ -84,11 +84,11 @@ pub struct RunArgs {
     /// Scheduler.
     #[arg(long, value_enum, default_value_t = Sched::Random)]
     pub scheduler: Sched,
-    /// PCT bug depth.
-    #[arg(long, default_value_t = 3)]
+    /// PCT bug depth, at least 1.
+    #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub depth: usize,
-    /// Number of executions.
-    #[arg(long, conflicts_with = "seconds")]
+    /// Number of executions, at least 1.
+    #[arg(long, conflicts_with = "seconds", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub iterations: Option<usize>,
     /// Wall-time budget in seconds.
     #[arg(long)]
@@ -325,14 +325,11 @@ pub fn check(a: &CheckArgs) -> ExitCode {
         .filter(|(k, _)| k % of == shard - 1)
         .map(|(_, j)| j)
         .collect();
-    let workers = a
-        .jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        })
-        .max(1);
+    let workers = a.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let mp = MultiProgress::new();
     if a.json {
         mp.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -595,7 +592,15 @@ pub fn run(a: &RunArgs) -> ExitCode {
     if a.ops == 0 || a.ops > 10_000 {
         return exit::usage(&format!("--ops {} is not in 1..=10000", a.ops));
     }
-    let mut p = Params::small(a.era.into());
+    let era: slab_model::Era = a.era.into();
+    // A switch that cannot change anything in this era would make the run check nothing
+    // it claims to check.
+    if let Some(m) = a.mutations.iter().find(|m| !m.acts_in(era)) {
+        return exit::usage(&format!(
+            "--mutation {m} cannot act in era {era} (see `list`): the run would check nothing"
+        ));
+    }
+    let mut p = Params::small(era);
     p.cpus = a.cpus;
     p.ops = a.ops;
     p.seed = a.seed;
@@ -605,7 +610,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
         .fold(MutationSet::NONE, |s, m| s.with(*m));
     let kind = match a.scheduler {
         Sched::Random => SchedulerKind::Random,
-        Sched::Pct => SchedulerKind::Pct(a.depth.max(1)),
+        Sched::Pct => SchedulerKind::Pct(a.depth),
         Sched::Dfs => SchedulerKind::Dfs,
     };
     let budget = match (a.iterations, a.seconds) {
@@ -742,13 +747,13 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
 #[derive(Args, Debug)]
 pub struct MutationsArgs {
     /// shuttle executions per scenario and era.
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = 5_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub shuttle_iterations: usize,
     /// Reference operation sequences.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub reference_runs: usize,
     /// Random geometry cases.
-    #[arg(long, default_value_t = 4_000)]
+    #[arg(long, default_value_t = 4_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub geometry_cases: usize,
     /// Only these mutations (repeatable).
     #[arg(long = "mutation", value_parser = parse_mutation)]
@@ -765,8 +770,8 @@ pub struct MutationsArgs {
 pub fn mutations(a: &MutationsArgs) -> ExitCode {
     use slab_verify::matrix::{detect, Checker, MatrixBudget, MatrixRow, CONCURRENCY_MUTATIONS};
     let b = MatrixBudget {
-        shuttle_iterations: a.shuttle_iterations.max(1),
-        reference_runs: a.reference_runs.max(1),
+        shuttle_iterations: a.shuttle_iterations,
+        reference_runs: a.reference_runs,
         reference_ops: 150,
         geometry_cases: a.geometry_cases,
     };

@@ -88,3 +88,12 @@ fn one_cache_text_and_json() {
         "{err}"
     );
 }
+
+#[test]
+fn a_golden_file_without_data_rows_is_an_error_not_a_pass() {
+    let header = GOLDEN.lines().next().unwrap();
+    let p = temp_file("header-only.tsv", &format!("{header}\n"));
+    let (code, out, err) = run(&["geometry", "--check", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("no data rows: nothing to check"), "{err}");
+}

@@ -255,3 +255,47 @@ fn check_shards_split_the_campaign_list() {
         "one expected finding per shipped bug, scheduler and campaign"
     );
 }
+
+/// A run that would check nothing is a usage error (exit 2), never "every invariant held".
+#[test]
+fn runs_that_check_nothing_are_refused() {
+    for args in [
+        &["run", "two-cpus-refill", "--iterations", "0"][..],
+        &[
+            "run",
+            "two-cpus-refill",
+            "--scheduler",
+            "pct",
+            "--depth",
+            "0",
+        ],
+        &["check", "--iterations", "0"],
+        &["check", "--jobs", "0"],
+        &["mutations", "--shuttle-iterations", "0"],
+        // bufctl-no-end exists only in era A's freelist; create-lock-order only in era B.
+        &[
+            "run",
+            "two-cpus-refill",
+            "--era",
+            "b",
+            "--mutation",
+            "bufctl-no-end",
+        ],
+        &[
+            "run",
+            "hotplug-vs-create",
+            "--era",
+            "a",
+            "--mutation",
+            "create-lock-order",
+        ],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stdout));
+        assert!(
+            !text(&o.stdout).contains("every invariant held"),
+            "{args:?}"
+        );
+        assert!(!text(&o.stderr).is_empty(), "{args:?}: no message");
+    }
+}
