@@ -6,41 +6,21 @@
 //! reaper drains the alien array of its rotor's node (`reap_alien`, starting at the node
 //! after its own).
 
-use slab_model::sync::StdPlatform;
-use slab_model::{
-    ArchProfile, CreateArgs, Era, Gfp, KmallocSetup, Machine, MachineConfig, SlabFlags,
-};
+mod common;
 
-fn two_nodes(era: Era) -> Machine<StdPlatform> {
-    two_nodes_with(era, slab_model::FaultInjection::default())
+use common::{Cache, M};
+use slab_model::{Era, FaultInjection, Gfp, MutationSet};
+
+fn two_nodes(era: Era) -> M {
+    two_nodes_with(era, FaultInjection::default())
 }
 
-fn two_nodes_with(era: Era, faults: slab_model::FaultInjection) -> Machine<StdPlatform> {
-    let profile = ArchProfile {
-        cpus: 2,
-        nodes: 2,
-        ..ArchProfile::tiny()
-    };
-    let mut cfg = MachineConfig::new(profile, era);
-    cfg.kmalloc = KmallocSetup::None;
-    cfg.audit_every_op = true;
-    cfg.faults = faults;
-    Machine::new(cfg).expect("boot")
+fn two_nodes_with(era: Era, faults: FaultInjection) -> M {
+    common::numa(era, 2, 2, faults, MutationSet::NONE, true)
 }
 
-fn cache(
-    m: &Machine<StdPlatform>,
-    name: &str,
-    size: usize,
-) -> std::sync::Arc<slab_model::KmemCache<StdPlatform>> {
-    let args = CreateArgs {
-        name: name.into(),
-        size,
-        align: 0,
-        flags: SlabFlags::default(),
-        ctor: false,
-    };
-    m.kmem_cache_create(args).unwrap()
+fn cache(m: &M, name: &str, size: usize) -> Cache {
+    common::create(m, name, size)
 }
 
 #[test]
@@ -187,14 +167,14 @@ fn fallback_alloc_opens_its_window_and_grows_on_the_node_with_memory() {
     for era in [Era::A, Era::B] {
         let m = two_nodes_with(
             era,
-            slab_model::FaultInjection {
+            FaultInjection {
                 exhausted_node: Some(0),
                 ..Default::default()
             },
         );
         let c = cache(&m, "fb", 1300);
         let mut t = m.task(0, "cpu0");
-        let windows = |m: &Machine<StdPlatform>| {
+        let windows = |m: &M| {
             m.trace
                 .events()
                 .iter()

@@ -6,27 +6,14 @@
 //! them, with `free_limit` computed before the new CPU counts. Bad requests are typed
 //! errors before anything changes. Each known-bad variant is caught.
 
-use slab_model::sync::StdPlatform;
-use slab_model::{
-    ArchProfile, CreateArgs, Era, Gfp, KmallocSetup, Machine, MachineConfig, Mutation, MutationSet,
-    SlabError, SlabFlags,
-};
-use std::sync::Arc;
+mod common;
 
-type Cache = Arc<slab_model::KmemCache<StdPlatform>>;
+use common::{Cache, M};
+use slab_model::{Era, FaultInjection, Gfp, Mutation, MutationSet, SlabError};
 
 /// Three CPUs: cpu0 and cpu1 on node 0, cpu2 alone on node 1 (`cpu * nodes / cpus`).
-fn machine(era: Era, muts: MutationSet) -> Machine<StdPlatform> {
-    let profile = ArchProfile {
-        cpus: 3,
-        nodes: 2,
-        ..ArchProfile::tiny()
-    };
-    let mut cfg = MachineConfig::new(profile, era);
-    cfg.kmalloc = KmallocSetup::None;
-    cfg.audit_every_op = true;
-    cfg.mutations = muts;
-    let m = Machine::new(cfg).expect("boot");
+fn machine(era: Era, muts: MutationSet) -> M {
+    let m = common::numa(era, 3, 2, FaultInjection::default(), muts, true);
     assert_eq!(
         (0..3)
             .map(|c| m.profile().cpu_to_node(c))
@@ -37,22 +24,19 @@ fn machine(era: Era, muts: MutationSet) -> Machine<StdPlatform> {
 }
 
 /// The same machine with one mutation, audited only where the test says.
-fn unaudited(era: Era, mutation: Mutation) -> Machine<StdPlatform> {
-    let m = machine(era, MutationSet::only(mutation));
-    let mut cfg = m.config().clone();
-    cfg.audit_every_op = false;
-    Machine::new(cfg).expect("boot")
+fn unaudited(era: Era, mutation: Mutation) -> M {
+    common::numa(
+        era,
+        3,
+        2,
+        FaultInjection::default(),
+        MutationSet::only(mutation),
+        false,
+    )
 }
 
-fn cache(m: &Machine<StdPlatform>) -> Cache {
-    m.kmem_cache_create(CreateArgs {
-        name: "hp".into(),
-        size: 1300,
-        align: 0,
-        flags: SlabFlags::default(),
-        ctor: false,
-    })
-    .unwrap()
+fn cache(m: &M) -> Cache {
+    common::create(m, "hp", 1300)
 }
 
 #[test]
@@ -162,33 +146,58 @@ fn bad_hotplug_requests_are_typed_errors_before_anything_changes() {
     for era in [Era::A, Era::B] {
         let m = machine(era, MutationSet::NONE);
         let c = cache(&m);
+        // Each refused request leaves the machine as it was (slabinfo, every CPU's
+        // array, the node, live objects, free pages; the audit passes).
+        let refused = |what: &str, got: Result<_, SlabError>, want: SlabError| {
+            let before = common::fingerprint(&m, &c);
+            assert_eq!(got.map(|_: ()| ()), Err(want), "era {era}: {what}");
+            assert_eq!(common::fingerprint(&m, &c), before, "era {era}: {what}");
+        };
         let mut hp = m.task(0, "hotplug");
-        assert_eq!(hp.cpu_up(1), Err(SlabError::CpuAlreadyOnline { cpu: 1 }));
-        assert_eq!(
+        refused(
+            "up of an online CPU",
+            hp.cpu_up(1),
+            SlabError::CpuAlreadyOnline { cpu: 1 },
+        );
+        refused(
+            "down of cpu 7",
             hp.cpu_down(7),
-            Err(SlabError::NoSuchCpu { cpu: 7, cpus: 3 })
+            SlabError::NoSuchCpu { cpu: 7, cpus: 3 },
         );
         hp.cpu_down(1).unwrap();
         hp.cpu_down(2).unwrap();
-        assert_eq!(hp.cpu_down(1), Err(SlabError::CpuAlreadyOffline { cpu: 1 }));
-        assert_eq!(hp.cpu_down(0), Err(SlabError::LastCpuOnline { cpu: 0 }));
+        refused(
+            "down of an offline CPU",
+            hp.cpu_down(1),
+            SlabError::CpuAlreadyOffline { cpu: 1 },
+        );
+        refused(
+            "down of the last CPU",
+            hp.cpu_down(0),
+            SlabError::LastCpuOnline { cpu: 0 },
+        );
         let mut cpu2 = m.task(2, "cpu2");
-        assert_eq!(
-            cpu2.kmem_cache_alloc(&c, Gfp::KERNEL),
-            Err(SlabError::CpuOffline { cpu: 2 })
+        let offline = SlabError::CpuOffline { cpu: 2 };
+        refused(
+            "alloc on a dead CPU",
+            cpu2.kmem_cache_alloc(&c, Gfp::KERNEL).map(|_| ()),
+            offline.clone(),
         );
-        assert_eq!(
-            cpu2.kmalloc(64, Gfp::KERNEL),
-            Err(SlabError::CpuOffline { cpu: 2 })
+        refused(
+            "kmalloc on a dead CPU",
+            cpu2.kmalloc(64, Gfp::KERNEL).map(|_| ()),
+            offline.clone(),
         );
-        assert_eq!(
+        refused(
+            "tune on a dead CPU",
             cpu2.slabinfo_write("hp 1 1 0"),
-            Err(SlabError::CpuOffline { cpu: 2 })
+            offline.clone(),
         );
-        assert_eq!(cpu2.cpu_up(1), Err(SlabError::CpuOffline { cpu: 2 }));
+        refused("cpu_up from a dead CPU", cpu2.cpu_up(1), offline);
         // The reaper of a dead CPU does not run.
+        let before = common::fingerprint(&m, &c);
         assert!(m.reaper(2, "reap2").cache_reap().cancelled);
-        m.audit().assert_ok();
+        assert_eq!(common::fingerprint(&m, &c), before);
         // Everything still works on the remaining CPU, and both come back.
         let o = hp
             .kmem_cache_alloc_node(&c, Gfp::KERNEL, 1)
@@ -214,9 +223,13 @@ fn known_bad_hotplug_variants_are_caught() {
         cpu2.kmem_cache_free(&c, o).unwrap();
         m.task(0, "hp").cpu_down(2).unwrap();
         let report = m.audit();
+        let want = match era {
+            Era::A => "conservation",
+            Era::B => "offline-cpu-owns-objects",
+        };
         assert!(
-            !report.violations.is_empty(),
-            "era {era}: hotplug-skips-dead-array not caught"
+            report.violations.iter().any(|v| v.invariant == want),
+            "era {era}: hotplug-skips-dead-array not caught by `{want}`: {report:?}"
         );
 
         // free_limit kept: the audit's free_limit rule.

@@ -6,40 +6,19 @@
 //! Davydov, 2014, Message-ID
 //! `8056c9162584fe15df5ad8d5c09db9871d0dc9f8.1413804554.git.vdavydov@parallels.com`).
 
+mod common;
+
+use common::{Cache, M};
 use slab_model::mempolicy::{Cpuset, MemPolicy};
-use slab_model::sync::StdPlatform;
-use slab_model::{
-    ArchProfile, CreateArgs, Era, FaultInjection, Gfp, KmallocSetup, Machine, MachineConfig,
-    SlabError, SlabFlags,
-};
+use slab_model::{Era, FaultInjection, Gfp, MutationSet, SlabError, SlabFlags};
 
 /// Two CPUs, two nodes (cpu0 on node 0, cpu1 on node 1).
-fn two_nodes(era: Era, faults: FaultInjection) -> Machine<StdPlatform> {
-    let profile = ArchProfile {
-        cpus: 2,
-        nodes: 2,
-        ..ArchProfile::tiny()
-    };
-    let mut cfg = MachineConfig::new(profile, era);
-    cfg.kmalloc = KmallocSetup::None;
-    cfg.audit_every_op = true;
-    cfg.faults = faults;
-    Machine::new(cfg).expect("boot")
+fn two_nodes(era: Era, faults: FaultInjection) -> M {
+    common::numa(era, 2, 2, faults, MutationSet::NONE, true)
 }
 
-fn cache(
-    m: &Machine<StdPlatform>,
-    name: &str,
-    flags: SlabFlags,
-) -> std::sync::Arc<slab_model::KmemCache<StdPlatform>> {
-    m.kmem_cache_create(CreateArgs {
-        name: name.into(),
-        size: 1300,
-        align: 0,
-        flags,
-        ctor: false,
-    })
-    .unwrap()
+fn cache(m: &M, name: &str, flags: SlabFlags) -> Cache {
+    common::create_flags(m, name, 1300, flags)
 }
 
 #[test]

@@ -255,8 +255,9 @@ impl<'m, P: Platform> Context<'m, P> {
         }
     }
 
-    /// The loop of `drain_alien_cache` over one node's alien set, attached or (in
-    /// `cpuup_canceled`) just detached.
+    /// The loop of `drain_alien_cache` (eras A, B, interrupts on: each array under
+    /// `spin_lock_irqsave`) over one node's alien set, attached or (in `cpuup_canceled`)
+    /// just detached.
     pub(crate) fn drain_alien_set(&self, cachep: &KmemCache<P>, node: usize) {
         for (r, a) in cachep.nodes[node].alien.iter().enumerate() {
             if let Some(alien) = a {
@@ -268,8 +269,9 @@ impl<'m, P: Platform> Context<'m, P> {
         }
     }
 
-    /// `n->alien = alloc_alien_cache(node, limit)` where it was NULL (`cpuup_prepare`,
-    /// `alloc_kmemlist`), under `list_lock`: the node's arrays come back empty, sized for
+    /// `n->alien = alloc_alien_cache(node, limit)` where it was NULL (eras A, B:
+    /// `cpuup_prepare`, `alloc_kmemlist` / `setup_kmem_cache_node`), with interrupts off
+    /// and the node's `list_lock` held (the `lock` guard): the node's arrays come back empty, sized for
     /// the current `limit`. (Their locks are taken only to hand the memory over to loom
     /// in order; no other context can reach a detached set.)
     pub(crate) fn reattach_alien(

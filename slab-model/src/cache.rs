@@ -327,15 +327,22 @@ impl<P: Platform> KmemCache<P> {
 
     fn swap_in_place(&self, cpu: usize, new: ArrayCache) -> ArrayCache {
         debug_assert_eq!(self.era, Era::A, "era B never replaces an array in place");
-        let words = &self.cpu_words[cpu][0];
         self.cpu_slots[cpu][0].with_mut(|s| {
-            s.generation += 1;
-            self.array_ptr[cpu].write_once(s.generation as usize);
-            s.published_avail = 0;
-            words.avail.write_once(0);
-            words.touched.write_once(0);
+            self.next_array_a(cpu, s);
             std::mem::replace(&mut s.ac, new)
         })
+    }
+
+    /// Era A: `cachep->array[cpu]` gets a new pointer value (a swap, a NULL on CPU down,
+    /// a new array on CPU up): the generation moves on, the reaper's pointer word follows,
+    /// and the peek words start from an empty, untouched array.
+    fn next_array_a(&self, cpu: usize, s: &mut CpuSlot) {
+        let words = &self.cpu_words[cpu][0];
+        s.generation += 1;
+        self.array_ptr[cpu].write_once(s.generation as usize);
+        s.published_avail = 0;
+        words.avail.write_once(0);
+        words.touched.write_once(0);
     }
 
     /// Era B, first half of `__do_tune_cpucache`: fills the per-CPU area of generation
@@ -383,17 +390,12 @@ impl<P: Platform> KmemCache<P> {
     /// the pointer was already NULL.
     pub(crate) fn take_dead_cpu_array(&self, cpu: usize) -> Option<Vec<u64>> {
         debug_assert_eq!(self.era, Era::A);
-        let words = &self.cpu_words[cpu][0];
         self.cpu_slots[cpu][0].with_mut(|s| {
             if s.freed {
                 return None;
             }
             s.freed = true;
-            s.generation += 1;
-            self.array_ptr[cpu].write_once(s.generation as usize);
-            s.published_avail = 0;
-            words.avail.write_once(0);
-            words.touched.write_once(0);
+            self.next_array_a(cpu, s);
             Some(std::mem::take(&mut s.ac.entry))
         })
     }
@@ -412,7 +414,6 @@ impl<P: Platform> KmemCache<P> {
     pub(crate) fn install_cpu_array(&self, cpu: usize) {
         debug_assert_eq!(self.era, Era::A);
         let t = self.tunables();
-        let words = &self.cpu_words[cpu][0];
         self.cpu_slots[cpu][0].with_mut(|s| {
             assert!(
                 s.freed,
@@ -421,16 +422,13 @@ impl<P: Platform> KmemCache<P> {
             );
             s.ac = ArrayCache::new(t.limit, t.batchcount);
             s.freed = false;
-            s.generation += 1;
-            self.array_ptr[cpu].write_once(s.generation as usize);
-            s.published_avail = 0;
-            words.avail.write_once(0);
-            words.touched.write_once(0);
+            self.next_array_a(cpu, s);
         });
     }
 
-    /// Whether CPU `cpu` currently has an array that holds objects (quiescent readers:
-    /// the audit's "a CPU that is down owns no objects").
+    /// The objects in CPU `cpu`'s current array, or none when its pointer is NULL (era A,
+    /// CPU down). Quiescent readers only: the audit's "a CPU that is down owns no objects"
+    /// and destroyed caches.
     pub(crate) fn cpu_array_entries(&self, cpu: usize) -> Vec<u64> {
         let ac = self.current_ac(cpu);
         self.cpu_slots[cpu][self.buffer(ac.generation)].with(|s| {

@@ -308,16 +308,22 @@ impl<'m, P: Platform> Context<'m, P> {
                 self.kind != ContextKind::Reaper,
                 "cache_reap of cpu{cpu} runs after cpu_down cancelled its work"
             );
-            let to = self.m.first_online_cpu();
-            self.cpu.set(to);
-            self.trace(
-                u32::MAX,
-                EventKind::MovedOffDeadCpu {
-                    from: cpu as u16,
-                    to: to as u16,
-                },
-            );
+            self.move_off_dead_cpu(cpu);
         }
+    }
+
+    /// `migrate_tasks` / `fixup_irqs` for this context: it continues on the lowest online
+    /// CPU (traced).
+    fn move_off_dead_cpu(&self, dead: usize) {
+        let to = self.m.first_online_cpu();
+        self.cpu.set(to);
+        self.trace(
+            u32::MAX,
+            EventKind::MovedOffDeadCpu {
+                from: dead as u16,
+                to: to as u16,
+            },
+        );
     }
 
     /// Entry check of every public operation: nothing runs on a CPU that is down. A
@@ -332,15 +338,7 @@ impl<'m, P: Platform> Context<'m, P> {
         if !self.created_online || self.kind == ContextKind::Reaper {
             return Err(crate::error::SlabError::CpuOffline { cpu });
         }
-        let to = self.m.first_online_cpu();
-        self.cpu.set(to);
-        self.trace(
-            u32::MAX,
-            EventKind::MovedOffDeadCpu {
-                from: cpu as u16,
-                to: to as u16,
-            },
-        );
+        self.move_off_dead_cpu(cpu);
         Ok(())
     }
 

@@ -171,13 +171,15 @@ impl<'m, P: Platform> Context<'m, P> {
         *armed = false;
     }
 
-    /// `CPU_ONLINE`: `start_cpu_timer(cpu)` arms the CPU's reap work.
+    /// `CPU_ONLINE`: `start_cpu_timer(cpu)` (eras A, B) arms the CPU's reap work, under
+    /// its work lock.
     fn start_cpu_timer(&self, cpu: usize) {
         self.m.cover_site(Site::ReapWork);
         *self.m.reap_work[cpu].lock() = true;
     }
 
-    /// `__cpu_up`: the CPU joins `cpu_online_mask` (it has run nothing yet).
+    /// `__cpu_up` (eras A, B): the CPU joins `cpu_online_mask`; it has run nothing yet, so
+    /// no lock or irq state is needed.
     fn cpu_set_online(&self, cpu: usize) {
         self.m.set_cpu_online(cpu, true);
         self.trace(
@@ -189,10 +191,10 @@ impl<'m, P: Platform> Context<'m, P> {
         );
     }
 
-    /// `take_cpu_down` under `stop_machine`: with every online CPU's interrupts off (no
-    /// CPU is inside an irq-off section, so none is using its array), the CPU leaves
-    /// `cpu_online_mask`. Contexts that were on it continue on another CPU from their
-    /// next `local_irq_save` on.
+    /// `take_cpu_down` under `stop_machine` (eras A, B; era A still holds the chain
+    /// mutex): with every online CPU's irq token held, so no CPU is inside an irq-off
+    /// section and none is using its array, the CPU leaves `cpu_online_mask`. Contexts
+    /// that were on it continue on another CPU from their next `local_irq_save` on.
     fn take_cpu_down(&self, cpu: usize) {
         self.enter(u32::MAX, KFn::TakeCpuDown);
         self.m.cover_site(Site::StopMachine);

@@ -75,14 +75,14 @@ impl<'m, P: Platform> Context<'m, P> {
             });
         }
         // 4.4's slabinfo_write takes slab_mutex only; the fix switch adds get_online_cpus.
-        let _online = self
+        let online = self
             .m
             .mutations()
             .has(Mutation::FixTuneOnlineCpus)
             .then(|| self.m.get_online_cpus())
             .flatten();
         self.do_tune_cpucache(cachep, limit as usize, batchcount as usize, shared as usize);
-        drop(_online);
+        drop(online);
         self.m.audit_after_op();
         Ok(())
     }

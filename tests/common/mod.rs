@@ -1,6 +1,7 @@
 //! Helpers shared by the conformance suites (tests/conformance.rs, misuse.rs,
-//! slabinfo.rs): small machines with the audit after every operation, caches tuned to tiny
-//! geometries, and the list/array snapshots the assertions read.
+//! slabinfo.rs, alien.rs, hotplug.rs, mempolicy.rs): small machines with the audit after
+//! every operation, caches tuned to tiny geometries, and the list/array snapshots the
+//! assertions read.
 #![allow(dead_code)]
 
 use slab_model::inspect::{NodeSnapshot, SlabSnapshot};
@@ -28,12 +29,41 @@ pub fn machine_with(era: Era, kmalloc: KmallocSetup) -> M {
     Machine::new(cfg).expect("boot")
 }
 
+/// A NUMA machine: `ArchProfile::tiny()` with `cpus` CPUs in `nodes` equal blocks
+/// (`cpu * nodes / cpus`), no kmalloc caches, these faults and mutations, and the audit
+/// after every public operation when `audit` (off for tests that audit a known-bad
+/// model themselves).
+pub fn numa(
+    era: Era,
+    cpus: usize,
+    nodes: usize,
+    faults: FaultInjection,
+    mutations: MutationSet,
+    audit: bool,
+) -> M {
+    let profile = ArchProfile {
+        cpus,
+        nodes,
+        ..ArchProfile::tiny()
+    };
+    let mut cfg = MachineConfig::new(profile, era);
+    cfg.kmalloc = KmallocSetup::None;
+    cfg.audit_every_op = audit;
+    cfg.faults = faults;
+    cfg.mutations = mutations;
+    Machine::new(cfg).expect("boot")
+}
+
 pub fn create(m: &M, name: &str, size: usize) -> Cache {
+    create_flags(m, name, size, SlabFlags::default())
+}
+
+pub fn create_flags(m: &M, name: &str, size: usize, flags: SlabFlags) -> Cache {
     m.kmem_cache_create(CreateArgs {
         name: name.into(),
         size,
         align: 0,
-        flags: SlabFlags::default(),
+        flags,
         ctor: false,
     })
     .expect("kmem_cache_create")

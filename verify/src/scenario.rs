@@ -591,18 +591,12 @@ fn cpu_hotplug<P: Platform>(p: &Params) -> Outcome {
     // limit 2, batch 1, shared 1: node 1 has a shared array to detach.
     let c = tiny_cache(&m, "scn", 1300, (2, 1, 1));
     let mut s1 = m.task(1, "setup@cpu1");
-    let a = must(
-        s1.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
-        "setup",
-    );
-    let b = must(
-        s1.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
-        "setup",
-    );
-    let spare = must(
-        s1.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
-        "setup",
-    );
+    let [a, b, spare] = std::array::from_fn(|_| {
+        must(
+            s1.kmem_cache_alloc(&c, Gfp::KERNEL).expect("valid"),
+            "setup",
+        )
+    });
     // CPU1's array keeps an object: the dead CPU has something to give back.
     s1.kmem_cache_free(&c, spare).expect("setup free");
     drop(s1);
