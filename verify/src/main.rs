@@ -5,6 +5,9 @@
 //! 1 a check failed, 2 usage or input error — printed as one line on stderr).
 
 mod cli_geometry;
+mod cli_mutations;
+mod cli_replay;
+mod cli_run;
 mod cli_verify;
 mod exit;
 
@@ -29,11 +32,11 @@ enum Command {
     /// The main job: every scenario under shuttle (random and PCT, both eras, 2-8 CPUs).
     Check(cli_verify::CheckArgs),
     /// One scenario under one scheduler; on failure print and save the counterexample.
-    Run(cli_verify::RunArgs),
+    Run(cli_run::RunArgs),
     /// Re-run a counterexample's exact schedule.
-    Replay(cli_verify::ReplayArgs),
+    Replay(cli_replay::ReplayArgs),
     /// The detection matrix: every mutation against every checker.
-    Mutations(cli_verify::MutationsArgs),
+    Mutations(cli_mutations::MutationsArgs),
     /// Compute one cache's kmem_cache_create geometry, or check a golden slabinfo TSV.
     Geometry(Box<cli_geometry::GeometryArgs>),
 }
@@ -68,9 +71,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::List(a) => cli_verify::list(&a),
         Command::Check(a) => cli_verify::check(&a),
-        Command::Run(a) => cli_verify::run(&a),
-        Command::Replay(a) => cli_verify::replay_cmd(&a),
-        Command::Mutations(a) => cli_verify::mutations(&a),
+        Command::Run(a) => cli_run::run(&a),
+        Command::Replay(a) => cli_replay::replay_cmd(&a),
+        Command::Mutations(a) => cli_mutations::mutations(&a),
         Command::Geometry(args) => cli_geometry::run(&args),
     }
 }
