@@ -4,8 +4,10 @@
 #![cfg(feature = "shuttle")]
 
 use slab_model::Era;
-use slab_verify::scenario::{Params, SCENARIOS};
-use slab_verify::shuttle_driver::{campaign, parse_token, replay, Budget, SchedulerKind};
+use slab_verify::scenario::{Params, ScenarioId, SCENARIOS};
+use slab_verify::shuttle_driver::{
+    campaign, parse_token, replay, replay_token, Budget, ReplayOutcome, SchedulerKind,
+};
 use std::io::Write;
 
 /// Executions per campaign in `cargo test`: small enough for CI, large enough that the
@@ -104,15 +106,16 @@ fn shuttle_finds_every_scenarios_known_bad_variants_and_replays_them() {
                 let (id, params, _) = parse_token(&f.token).expect("token parses");
                 assert_eq!(id, s.id);
                 assert!(params.mutations.has(m));
-                let again = replay(&f.token)
-                    .expect("valid token")
-                    .expect("the replay fails again");
+                let again = replay_token(&f.token).expect("valid token");
                 assert_eq!(
-                    again.lines().next(),
-                    f.message.lines().next(),
-                    "replay of {} reproduced a different failure",
-                    f.token
+                    again.outcome,
+                    ReplayOutcome::Reproduced,
+                    "replay of {}: {}",
+                    f.token,
+                    again.detail
                 );
+                assert_eq!(again.observed.as_ref(), Some(&f.failure));
+                assert_eq!(again.replayed_steps, again.recorded_steps);
             }
         }
     }
@@ -120,17 +123,137 @@ fn shuttle_finds_every_scenarios_known_bad_variants_and_replays_them() {
 
 #[test]
 fn malformed_tokens_are_rejected_with_a_reason() {
+    const FP: &str = "01234567-0123456789abcdef";
     for bad in [
-        "",
-        "slab1:two-cpus-refill",
-        "slab0:two-cpus-refill:A:2:1:0:-:9102",
-        "slab1:no-such-scenario:A:2:1:0:-:9102",
-        "slab1:two-cpus-refill:C:2:1:0:-:9102",
-        "slab1:two-cpus-refill:A:0:1:0:-:9102",
-        "slab1:two-cpus-refill:A:2:1:0:no-such-mutation:9102",
-        "slab1:two-cpus-refill:A:2:1:0:-:zz",
+        "".to_string(),
+        "slab2:two-cpus-refill".to_string(),
+        format!("slab1:two-cpus-refill:A:2:1:0:-:{FP}:9102"),
+        format!("slab2:no-such-scenario:A:2:1:0:-:{FP}:9102"),
+        format!("slab2:two-cpus-refill:C:2:1:0:-:{FP}:9102"),
+        format!("slab2:two-cpus-refill:A:0:1:0:-:{FP}:9102"),
+        format!("slab2:two-cpus-refill:A:2:1:0:no-such-mutation:{FP}:9102"),
+        format!("slab2:two-cpus-refill:A:2:1:0:-:{FP}:zz"),
+        "slab2:two-cpus-refill:A:2:1:0:-:nothex:9102".to_string(),
     ] {
+        let bad = bad.as_str();
         assert!(parse_token(bad).is_err(), "accepted {bad:?}");
         assert!(replay(bad).is_err());
     }
+}
+
+/// The token of the first failure of `scenario` with `m` on (era A, random scheduler).
+fn failing_token(id: ScenarioId, m: slab_model::Mutation) -> String {
+    let r = campaign(
+        id,
+        &Params::small(Era::A).with_mutation(m),
+        SchedulerKind::Random,
+        1,
+        Budget::Iterations(5_000),
+    );
+    r.failure.expect("the mutation is found").token
+}
+
+/// Replaces field `k` of a token.
+fn edit(token: &str, k: usize, value: &str) -> String {
+    let mut f: Vec<&str> = token.splitn(9, ':').collect();
+    f[k] = value;
+    f.join(":")
+}
+
+#[test]
+fn replay_has_three_outcomes() {
+    // ctor-skipped shows only in the final audit: the fixed model follows every recorded
+    // step, runs on to its end and passes.
+    let t = failing_token(ScenarioId::GrowFailure, slab_model::Mutation::CtorSkipped);
+    let r = replay_token(&t).expect("valid");
+    assert_eq!(r.outcome, ReplayOutcome::Reproduced, "{}", r.detail);
+    assert_eq!(
+        r.observed.as_ref().map(|o| o.context.as_str()),
+        Some("audit (after join)")
+    );
+    let fixed = replay_token(&edit(&t, 6, "-")).expect("valid");
+    assert_eq!(fixed.outcome, ReplayOutcome::Passed, "{}", fixed.detail);
+    assert_eq!(fixed.replayed_steps, fixed.recorded_steps);
+    assert!(
+        fixed.continued_steps > 0,
+        "the fixed run went past the failure"
+    );
+    assert!(fixed.observed.is_none());
+    assert_eq!(replay(&edit(&t, 6, "-")).expect("valid"), None);
+
+    // stale-ac-after-grow: the fixed model takes other scheduling points, so the
+    // recorded schedule no longer fits. That is a divergence, never a reproduction.
+    let t = failing_token(
+        ScenarioId::MigrateAcrossWindow,
+        slab_model::Mutation::StaleAcAfterGrow,
+    );
+    let d = replay_token(&edit(&t, 6, "-")).expect("valid");
+    assert_eq!(d.outcome, ReplayOutcome::Diverged, "{}", d.detail);
+    assert!(d.detail.contains("no longer fits"), "{}", d.detail);
+    assert!(d.detail.len() < 300, "one line, no dumps: {}", d.detail);
+
+    // A token whose scenario field was edited is for another configuration.
+    let e = replay_token(&edit(&t, 1, "two-cpus-refill")).expect("valid");
+    assert_eq!(e.outcome, ReplayOutcome::Diverged, "{}", e.detail);
+    assert!(e.detail.contains("edited token"), "{}", e.detail);
+
+    // A different recorded failure (fingerprint) is not reproduced by this one.
+    let f = replay_token(&edit(
+        &t,
+        7,
+        &format!("{}-0000000000000000", &t.split(':').nth(7).unwrap()[..8]),
+    ))
+    .expect("valid");
+    assert_eq!(f.outcome, ReplayOutcome::Diverged, "{}", f.detail);
+    assert!(f.detail.contains("not as recorded"), "{}", f.detail);
+}
+
+#[test]
+fn the_trace_shows_the_race() {
+    // colour-next-unlocked fails either as the overlap check ("... while another
+    // context holds it") or later as the colour assertion; take the first overlap.
+    let f = (1..=40)
+        .filter_map(|seed| {
+            campaign(
+                ScenarioId::TwoCpusRefill,
+                &Params::small(Era::A).with_mutation(slab_model::Mutation::ColourNextUnlocked),
+                SchedulerKind::Random,
+                seed,
+                Budget::Iterations(2_000),
+            )
+            .failure
+        })
+        .find(|f| f.message.contains("holds it"))
+        .expect("some seed finds the unlocked colour_next access overlapping a locked section");
+    let t = f.trace.expect("a structured trace");
+    let last = t.rows.last().expect("rows");
+    assert!(last.failing && last.class == "failure");
+    assert_eq!(t.rows.iter().filter(|r| r.failing).count(), 1);
+    assert_eq!(t.lanes[last.lane].name, t.context);
+    // The message says another context holds list_lock: some other lane's last
+    // list_lock event must be an acquire with no release after it.
+    assert!(f.message.contains("holds"), "{}", f.message);
+    let holder = (0..t.lanes.len()).filter(|&l| l != last.lane).any(|l| {
+        t.rows
+            .iter()
+            .rev()
+            .filter(|r| r.lane == l && r.lock.as_deref().is_some_and(|n| n.ends_with("list_lock")))
+            .map(|r| r.class)
+            .next()
+            == Some("lock")
+    });
+    assert!(holder, "no lane shows list_lock held:\n{}", f.message);
+    // One name per cache: the message's cache name is the trace's.
+    let cache = t
+        .rows
+        .iter()
+        .find_map(|r| r.cache.clone())
+        .expect("a cache row");
+    assert!(
+        f.message.lines().next().unwrap().contains(&cache),
+        "{}",
+        f.message
+    );
+    // Nothing is cut.
+    assert!(f.message.contains("(may sleep/migrate)") || !f.message.contains("irq window OPEN"));
 }

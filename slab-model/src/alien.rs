@@ -10,16 +10,20 @@
 use crate::alloc::Access;
 use crate::array_cache::{transfer_objects, ArrayCache, BAADF00D};
 use crate::cache::KmemCache;
-use crate::cpu::{Context, IrqOff, IrqState};
+use crate::cpu::{Context, IrqOff, IrqState, Traced};
 use crate::profile::{ArchProfile, Era};
 use crate::site::Site;
 use crate::slab::Slab;
 use crate::sync::{Lock, PeekWord, Platform, TrackedCell};
-use crate::trace::{EventKind, KFn, Place};
+use crate::trace::{EventKind, KFn, LockName, Place};
 
 /// One alien array: `struct alien_cache` (era B) / an `array_cache` with its spinlock
 /// (era A).
 pub struct AlienCache<P: Platform> {
+    /// The node whose `kmem_list3` holds the array, and the node its objects belong to
+    /// (for the trace's lock name).
+    node: u16,
+    of: u16,
     lock: P::Mutex<()>,
     ac: P::Cell<ArrayCache>,
     /// `ac->avail`, for `reap_alien`'s peek before the trylock.
@@ -28,19 +32,53 @@ pub struct AlienCache<P: Platform> {
 
 impl<P: Platform> AlienCache<P> {
     /// Runs `f` on the array under its lock (callers have interrupts off).
-    pub(crate) fn with<R>(&self, irq: &IrqOff<'_, P>, f: impl FnOnce(&mut ArrayCache) -> R) -> R {
+    pub(crate) fn with<R>(
+        &self,
+        irq: &IrqOff<'_, P>,
+        cache: u32,
+        f: impl FnOnce(&mut ArrayCache) -> R,
+    ) -> R {
         irq.cover_site(Site::AlienLock);
-        let _g = self.lock.lock();
+        let (trace, ctx) = irq.tracer();
+        let _g = Traced::taken(
+            self.lock.lock(),
+            trace,
+            P::thread_tag(),
+            ctx,
+            irq.cpu(),
+            cache,
+            self.lock_name(),
+        );
         self.locked(f)
+    }
+    fn lock_name(&self) -> LockName {
+        LockName::Alien {
+            node: self.node,
+            of: self.of,
+        }
     }
     /// `spin_trylock`: `None` when another context holds the array (the reaper skips it).
     pub(crate) fn try_with<R>(
         &self,
         irq: &IrqOff<'_, P>,
+        cache: u32,
         f: impl FnOnce(&mut ArrayCache) -> R,
     ) -> Option<R> {
         irq.cover_site(Site::AlienTrylock);
-        let g = self.lock.try_lock()?;
+        let (trace, ctx) = irq.tracer();
+        let Some(g) = self.lock.try_lock() else {
+            irq.trace(cache, EventKind::TryLockFailed(self.lock_name()));
+            return None;
+        };
+        let g = Traced::taken(
+            g,
+            trace,
+            P::thread_tag(),
+            ctx,
+            irq.cpu(),
+            cache,
+            self.lock_name(),
+        );
         let r = self.locked(f);
         drop(g);
         Some(r)
@@ -83,6 +121,8 @@ pub fn alloc_alien_cache<P: Platform>(
     (0..profile.nodes)
         .map(|r| {
             (r != node).then(|| AlienCache {
+                node: node as u16,
+                of: r as u16,
                 lock: P::Mutex::new(()),
                 ac: P::Cell::new(ArrayCache::new(alien_limit(limit), BAADF00D)),
                 avail: P::Word::new(0),
@@ -120,7 +160,7 @@ impl<'m, P: Platform> Context<'m, P> {
             .get(nodeid)
             .and_then(|a| a.as_ref())
             .expect("an alien array for every remote node");
-        let doomed = alien.with(irq, |ac| {
+        let doomed = alien.with(irq, cachep.id, |ac| {
             let doomed = if ac.avail() == ac.limit {
                 self.__drain_alien_cache(cachep, ac, nodeid, irq)
             } else {
@@ -237,7 +277,7 @@ impl<'m, P: Platform> Context<'m, P> {
             return;
         }
         let irq = self.local_irq_disable();
-        let doomed = alien.try_with(&irq, |ac| {
+        let doomed = alien.try_with(&irq, cachep.id, |ac| {
             self.__drain_alien_cache(cachep, ac, reap_node, &irq)
         });
         self.local_irq_enable(irq);
@@ -262,7 +302,9 @@ impl<'m, P: Platform> Context<'m, P> {
         for (r, a) in cachep.nodes[node].alien.iter().enumerate() {
             if let Some(alien) = a {
                 let irq = self.local_irq_disable();
-                let doomed = alien.with(&irq, |ac| self.__drain_alien_cache(cachep, ac, r, &irq));
+                let doomed = alien.with(&irq, cachep.id, |ac| {
+                    self.__drain_alien_cache(cachep, ac, r, &irq)
+                });
                 self.local_irq_enable(irq);
                 self.slabs_destroy(cachep, doomed, IrqState::On);
             }
@@ -284,7 +326,7 @@ impl<'m, P: Platform> Context<'m, P> {
     ) {
         let n = &cachep.nodes[node];
         for alien in n.alien.iter().flatten() {
-            alien.with(irq, |ac| {
+            alien.with(irq, cachep.id, |ac| {
                 assert_eq!(ac.avail(), 0, "a detached alien array was drained");
                 *ac = ArrayCache::new(alien_limit(limit), BAADF00D);
             });

@@ -280,10 +280,8 @@ impl<'m, P: Platform> Context<'m, P> {
                 );
                 P::yield_now();
                 lock = n.spin_lock(&irq);
-                self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
             } else {
                 lock = n.spin_lock(&irq);
-                self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
                 moved = self.refill_from_shared(
                     cachep,
                     node,
@@ -298,7 +296,6 @@ impl<'m, P: Platform> Context<'m, P> {
             }
             // alloc_done:
             drop(lock);
-            self.trace(cachep.id, EventKind::LockReleased { node: node as u16 });
             if self.ac_do(cachep, &irq, ac, |a| a.avail()) == 0 {
                 let mut grow_flags = flags;
                 if m.numa() {

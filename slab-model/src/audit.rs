@@ -408,7 +408,7 @@ impl<P: Platform> Machine<P> {
                             "on-slab management overlaps object 0".into(),
                         );
                     }
-                    if (s.s_mem + geo.obj_offset as u64) % geo.align.max(1) as u64 != 0 {
+                    if !(s.s_mem + geo.obj_offset as u64).is_multiple_of(geo.align.max(1) as u64) {
                         out.push(
                             "object-alignment",
                             name,
@@ -525,7 +525,7 @@ impl<P: Platform> Machine<P> {
                 // frees slabs earlier.
                 let drifted = self.era() == crate::profile::Era::B
                     && l.free_limit < want_limit
-                    && (want_limit - l.free_limit) % t.batchcount == 0;
+                    && (want_limit - l.free_limit).is_multiple_of(t.batchcount);
                 // A destroyed cache left the chain: hot-plug no longer updates it.
                 if l.free_limit != want_limit && !drifted && !cachep.is_destroyed() {
                     out.push(
@@ -589,7 +589,7 @@ impl<P: Platform> Machine<P> {
         for (node, n) in cachep.nodes.iter().enumerate() {
             for (r, a) in n.alien.iter().enumerate() {
                 let Some(alien) = a else { continue };
-                let entries = alien.with(&tokens[0], |ac| {
+                let entries = alien.with(&tokens[0], cachep.id, |ac| {
                     if ac.avail() > ac.limit {
                         out.push(
                             "alien-array-bounds",

@@ -19,7 +19,7 @@
 use crate::machine::Machine;
 use crate::site::Site;
 use crate::sync::{Lock, Platform};
-use crate::trace::{EventKind, KFn};
+use crate::trace::{EventKind, KFn, LockName, Trace};
 use std::cell::Cell;
 use std::collections::VecDeque;
 
@@ -48,12 +48,17 @@ impl<P: Platform> Cpu<P> {
 pub struct IrqOff<'m, P: Platform> {
     cpu: usize,
     /// The machine, so that the locks taken under the token can record their
-    /// concurrency points where they are taken.
+    /// concurrency points and trace events where they are taken.
     m: &'m Machine<P>,
+    /// The trace lane of the context holding the token.
+    ctx: u16,
+    /// What the token's release is in the trace (`local_irq_enable`, or the opening of
+    /// `cache_grow`'s window) and the cache it concerns.
+    release: (EventKind, u32),
     _guard: <P::Mutex<()> as Lock<()>>::Guard<'m>,
 }
 
-impl<P: Platform> IrqOff<'_, P> {
+impl<'m, P: Platform> IrqOff<'m, P> {
     /// The CPU whose interrupts are off.
     #[inline]
     pub fn cpu(&self) -> usize {
@@ -64,6 +69,97 @@ impl<P: Platform> IrqOff<'_, P> {
     #[inline]
     pub(crate) fn cover_site(&self, s: Site) {
         self.m.cover_site(s);
+    }
+
+    /// Records an event of the token holder's lane on the token's CPU.
+    #[inline]
+    pub(crate) fn trace(&self, cache: u32, kind: EventKind) {
+        self.m
+            .trace
+            .record_from(P::thread_tag(), self.ctx, self.cpu, cache, kind);
+    }
+
+    /// The holder's trace lane and the machine's trace, for guards taken under the token.
+    pub(crate) fn tracer(&self) -> (&'m Trace, u16) {
+        (&self.m.trace, self.ctx)
+    }
+}
+
+impl<P: Platform> Drop for IrqOff<'_, P> {
+    fn drop(&mut self) {
+        // Recorded while the token is still held: no other context's irq-off event of
+        // this CPU can come first. Not while a failure unwinds: the failing access is the
+        // lane's last event, not the releases of the unwinding.
+        if std::thread::panicking() {
+            return;
+        }
+        let (kind, cache) = self.release;
+        self.trace(cache, kind);
+    }
+}
+
+/// A lock guard that records its acquire and release in the trace: `LockTaken` once the
+/// lock is held, `LockReleased` just before it unlocks. Every lock the trace names is
+/// taken through one, so no call site can leave a critical section out of the trace.
+pub struct Traced<'a, G> {
+    guard: G,
+    trace: &'a Trace,
+    thread: u64,
+    ctx: u16,
+    cpu: usize,
+    cache: u32,
+    lock: LockName,
+}
+
+impl<'a, G> Traced<'a, G> {
+    /// Wraps a guard just taken (records the acquire).
+    pub(crate) fn taken(
+        guard: G,
+        trace: &'a Trace,
+        thread: u64,
+        ctx: u16,
+        cpu: usize,
+        cache: u32,
+        lock: LockName,
+    ) -> Self {
+        trace.record_from(thread, ctx, cpu, cache, EventKind::LockTaken(lock));
+        Traced {
+            guard,
+            trace,
+            thread,
+            ctx,
+            cpu,
+            cache,
+            lock,
+        }
+    }
+}
+
+impl<G> Drop for Traced<'_, G> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        self.trace.record_from(
+            self.thread,
+            self.ctx,
+            self.cpu,
+            self.cache,
+            EventKind::LockReleased(self.lock),
+        );
+    }
+}
+
+impl<G: std::ops::Deref> std::ops::Deref for Traced<'_, G> {
+    type Target = G::Target;
+    fn deref(&self) -> &G::Target {
+        &self.guard
+    }
+}
+
+impl<G: std::ops::DerefMut> std::ops::DerefMut for Traced<'_, G> {
+    fn deref_mut(&mut self) -> &mut G::Target {
+        &mut self.guard
     }
 }
 
@@ -249,6 +345,16 @@ impl<'m, P: Platform> Context<'m, P> {
             if let Some(&(p, next)) = self.migrations.front() {
                 if p == at {
                     self.migrations.pop_front();
+                    let from = self.cpu.get();
+                    if from != next {
+                        self.trace(
+                            cache,
+                            EventKind::Migrated {
+                                from: from as u16,
+                                to: next as u16,
+                            },
+                        );
+                    }
                     self.cpu.set(next);
                 }
             }
@@ -267,7 +373,70 @@ impl<'m, P: Platform> Context<'m, P> {
     pub(crate) fn trace(&self, cache: u32, kind: EventKind) {
         self.m
             .trace
-            .record(self.trace_id, self.cpu.get(), cache, kind);
+            .record_from(P::thread_tag(), self.trace_id, self.cpu.get(), cache, kind);
+    }
+
+    /// Takes a sleeping lock or a spinlock that needs no irq token (the chain mutex, the
+    /// hot-plug locks, `zone->lock` inside the irq window), traced.
+    pub(crate) fn lock<'a, T: Send + 'static>(
+        &self,
+        l: &'a P::Mutex<T>,
+        cache: u32,
+        name: LockName,
+    ) -> Traced<'a, <P::Mutex<T> as Lock<T>>::Guard<'a>>
+    where
+        'm: 'a,
+    {
+        let g = l.lock();
+        Traced::taken(
+            g,
+            &self.m.trace,
+            P::thread_tag(),
+            self.trace_id,
+            self.cpu.get(),
+            cache,
+            name,
+        )
+    }
+
+    /// The trylock of [`Context::lock`]: a failed attempt is traced too.
+    pub(crate) fn try_lock<'a, T: Send + 'static>(
+        &self,
+        l: &'a P::Mutex<T>,
+        cache: u32,
+        name: LockName,
+    ) -> Option<Traced<'a, <P::Mutex<T> as Lock<T>>::Guard<'a>>>
+    where
+        'm: 'a,
+    {
+        match l.try_lock() {
+            Some(g) => Some(Traced::taken(
+                g,
+                &self.m.trace,
+                P::thread_tag(),
+                self.trace_id,
+                self.cpu.get(),
+                cache,
+                name,
+            )),
+            None => {
+                self.trace(cache, EventKind::TryLockFailed(name));
+                None
+            }
+        }
+    }
+
+    /// The context's trace lane and CPU, for machine-level locks taken on its behalf.
+    pub(crate) fn lane(&self) -> (u16, usize) {
+        (self.trace_id, self.cpu.get())
+    }
+
+    /// The era's chain mutex: `cache_chain_mutex` (A) or `slab_mutex` (B).
+    pub(crate) fn chain_lock_name(&self) -> LockName {
+        match self.m.era() {
+            crate::profile::Era::A => LockName::CacheChainMutex,
+            crate::profile::Era::B => LockName::SlabMutex,
+        }
     }
 
     /// Records entry into a kernel function: trace event and coverage.
@@ -286,6 +455,8 @@ impl<'m, P: Platform> Context<'m, P> {
         IrqOff {
             cpu: self.cpu.get(),
             m: self.m,
+            ctx: self.trace_id,
+            release: (EventKind::IrqOn, u32::MAX),
             _guard: g,
         }
     }
@@ -351,17 +522,17 @@ impl<'m, P: Platform> Context<'m, P> {
             self.cpu.get(),
             irq.cpu
         );
+        // The token's drop records `local_irq_enable`.
         drop(irq);
         self.m.cover_site(Site::IrqEnable);
-        self.trace(u32::MAX, EventKind::IrqOn);
     }
 
     /// Opens `cache_grow`'s irq-enable window: interrupts on, the task may sleep.
-    pub(crate) fn irq_window_open(&self, cache: u32, irq: IrqOff<'m, P>) {
+    pub(crate) fn irq_window_open(&self, cache: u32, mut irq: IrqOff<'m, P>) {
         assert_eq!(irq.cpu, self.cpu.get());
+        irq.release = (EventKind::IrqWindowOpen, cache);
         drop(irq);
         self.m.cover_site(Site::GrowWindowOpen);
-        self.trace(cache, EventKind::IrqWindowOpen);
     }
 
     /// `if (local_flags & __GFP_WAIT) local_irq_enable();` of `cache_grow` and
@@ -407,6 +578,8 @@ impl<'m, P: Platform> Context<'m, P> {
         IrqOff {
             cpu: self.cpu.get(),
             m: self.m,
+            ctx: self.trace_id,
+            release: (EventKind::IrqOn, u32::MAX),
             _guard: g,
         }
     }
@@ -416,11 +589,15 @@ impl<'m, P: Platform> Context<'m, P> {
     pub(crate) fn irq_off_on(&self, cpu: usize) -> IrqOff<'m, P> {
         self.site(u32::MAX, Site::OnEachCpu);
         let g = self.m.cpus()[cpu].irq.lock();
-        IrqOff {
+        let irq = IrqOff {
             cpu,
             m: self.m,
+            ctx: self.trace_id,
+            release: (EventKind::IrqOn, u32::MAX),
             _guard: g,
-        }
+        };
+        irq.trace(u32::MAX, EventKind::IrqOff);
+        irq
     }
 
     /// `stop_machine(fn)`: runs `f` while every online CPU has interrupts off (the model

@@ -54,7 +54,7 @@ impl<'m, P: Platform> Context<'m, P> {
         let size = cachep.size() as u64;
         let start = rec.s_mem + cachep.geo.obj_offset as u64;
         let inside = objp >= start
-            && (objp - start) % size == 0
+            && (objp - start).is_multiple_of(size)
             && ((objp - start) / size) < cachep.num() as u64;
         if !inside {
             return Err(SlabError::NotObjectStart {
@@ -151,7 +151,6 @@ impl<'m, P: Platform> Context<'m, P> {
         let node = self.node();
         let n = &cachep.nodes[node];
         let lock = n.spin_lock(irq);
-        self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
         let to_shared = n.lists(&lock, |l| {
             let shared = l.shared.as_mut()?;
             let max = shared.limit - shared.avail();
@@ -178,7 +177,6 @@ impl<'m, P: Platform> Context<'m, P> {
             let objs = cachep.ac(irq, ac, |a| a.entry[..batchcount].to_vec());
             if muts.has(Mutation::FreeBlockUnlocked) {
                 drop(lock);
-                self.trace(cachep.id, EventKind::LockReleased { node: node as u16 });
                 let doomed = self.free_block_racy(cachep, &objs, node);
                 for s in doomed {
                     self.slab_destroy(cachep, s, IrqState::Off(irq));
@@ -190,7 +188,6 @@ impl<'m, P: Platform> Context<'m, P> {
         }
         // free_done:
         self.spin_unlock_slabs_destroy(cachep, doomed, lock, irq);
-        self.trace(cachep.id, EventKind::LockReleased { node: node as u16 });
         cachep.ac(irq, ac, |a| a.take_bottom(batchcount, muts));
     }
 

@@ -15,7 +15,7 @@ use crate::site::Site;
 use crate::slab::{bufctl_end, Freelist, Slab};
 use crate::slab_flags::SlabFlags;
 use crate::sync::Platform;
-use crate::trace::{EventKind, KFn, ListKind};
+use crate::trace::{EventKind, KFn, ListKind, LockName};
 
 /// Byte the model's constructor writes into every object (so a test can see that an
 /// object it gets back is constructed).
@@ -170,7 +170,7 @@ impl<'m, P: Platform> Context<'m, P> {
         // itself in the kernel, not under a second lock.
         self.m.cover_site(Site::ZoneLock);
         let got = {
-            let mut zone = crate::sync::Lock::lock(&self.m.zone);
+            let mut zone = self.lock(&self.m.zone, cachep.id, LockName::Zone);
             zone.alloc_pages_node(nodeid, order, flags, Some(kind))
                 .unwrap_or_else(|e| {
                     panic!("kmem_getpages: page allocator rejected a valid request: {e}")
@@ -217,7 +217,7 @@ impl<'m, P: Platform> Context<'m, P> {
             mem.release_frames(pfn, 1 << order);
         }
         self.m.cover_site(Site::ZoneLock);
-        let mut zone = crate::sync::Lock::lock(&self.m.zone);
+        let mut zone = self.lock(&self.m.zone, cachep.id, LockName::Zone);
         zone.free_pages(pfn, order).unwrap_or_else(|e| {
             panic!(
                 "kmem_freepages: cache {}: {e} (page leaked or freed twice)",

@@ -21,14 +21,14 @@
 //! of a kmalloc cache's own `list_lock` that the 2.6.16 fix removed (free the detached
 //! arrays only after unlocking) cannot happen here. The unlock-then-free order is kept.
 
-use crate::cpu::{Context, IrqState};
+use crate::cpu::{Context, IrqState, Traced};
 use crate::error::SlabError;
 use crate::machine::Machine;
 use crate::mutation::Mutation;
 use crate::profile::Era;
 use crate::site::Site;
 use crate::sync::{AtomicCounter, Lock, Platform};
-use crate::trace::{EventKind, KFn};
+use crate::trace::{EventKind, KFn, LockName};
 
 /// An era-B `get_online_cpus()` section (dropping it is `put_online_cpus()`): while any
 /// is open, `cpu_hotplug_begin` waits.
@@ -48,12 +48,13 @@ impl<P: Platform> Machine<P> {
     /// `get_online_cpus()` (era B; era A's SLAB paths rely on the chain mutex instead and
     /// get `None`): `mutex_lock(&cpu_hotplug.lock)`, `refcount++`, unlock. Blocks while a
     /// hot-plug operation holds the lock.
-    pub(crate) fn get_online_cpus(&self) -> Option<OnlineCpusRead<'_, P>> {
+    /// `lane` is the caller's trace lane and CPU (the lock section is traced).
+    pub(crate) fn get_online_cpus(&self, lane: (u16, usize)) -> Option<OnlineCpusRead<'_, P>> {
         if self.era() == Era::A {
             return None;
         }
         self.cover_site(Site::CpuHotplugLock);
-        let g = self.cpu_hotplug.lock();
+        let g = self.traced_lock(&self.cpu_hotplug, lane, u32::MAX, LockName::CpuHotplug);
         self.hotplug_refcount.fetch_add(1);
         drop(g);
         Some(OnlineCpusRead { m: self })
@@ -72,7 +73,7 @@ impl<'m, P: Platform> Context<'m, P> {
         m.check_cpu(cpu)?;
         self.check_running()?;
         m.cover_site(Site::CpuAddRemoveLock);
-        let _maps = m.cpu_add_remove_lock.lock();
+        let _maps = self.lock(&m.cpu_add_remove_lock, u32::MAX, LockName::CpuAddRemove);
         if !m.cpu_online(cpu) {
             return Err(SlabError::CpuAlreadyOffline { cpu });
         }
@@ -83,7 +84,7 @@ impl<'m, P: Platform> Context<'m, P> {
             Era::A => {
                 // CPU_LOCK_ACQUIRE .. CPU_LOCK_RELEASE.
                 m.cover_site(Site::ChainMutex);
-                let chain = m.chain.lock();
+                let chain = self.lock(&m.chain, u32::MAX, self.chain_lock_name());
                 self.cancel_reap_work(cpu);
                 self.take_cpu_down(cpu);
                 let ids = chain.ids.clone();
@@ -95,7 +96,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 self.cancel_reap_work(cpu);
                 self.take_cpu_down(cpu);
                 m.cover_site(Site::ChainMutex);
-                let chain = m.chain.lock();
+                let chain = self.lock(&m.chain, u32::MAX, self.chain_lock_name());
                 let ids = chain.ids.clone();
                 self.cpuup_canceled(cpu, &ids);
                 drop(chain);
@@ -117,14 +118,14 @@ impl<'m, P: Platform> Context<'m, P> {
         m.check_cpu(cpu)?;
         self.check_running()?;
         m.cover_site(Site::CpuAddRemoveLock);
-        let _maps = m.cpu_add_remove_lock.lock();
+        let _maps = self.lock(&m.cpu_add_remove_lock, u32::MAX, LockName::CpuAddRemove);
         if m.cpu_online(cpu) {
             return Err(SlabError::CpuAlreadyOnline { cpu });
         }
         match m.era() {
             Era::A => {
                 m.cover_site(Site::ChainMutex);
-                let chain = m.chain.lock();
+                let chain = self.lock(&m.chain, u32::MAX, self.chain_lock_name());
                 let ids = chain.ids.clone();
                 self.cpuup_prepare(cpu, &ids);
                 self.cpu_set_online(cpu);
@@ -134,7 +135,7 @@ impl<'m, P: Platform> Context<'m, P> {
             Era::B => {
                 let hotplug = self.cpu_hotplug_begin();
                 m.cover_site(Site::ChainMutex);
-                let chain = m.chain.lock();
+                let chain = self.lock(&m.chain, u32::MAX, self.chain_lock_name());
                 let ids = chain.ids.clone();
                 self.cpuup_prepare(cpu, &ids);
                 drop(chain);
@@ -149,11 +150,11 @@ impl<'m, P: Platform> Context<'m, P> {
 
     /// `cpu_hotplug_begin()` (era B): take `cpu_hotplug.lock` and keep it once no
     /// `get_online_cpus` reader is left; until then drop it and wait.
-    fn cpu_hotplug_begin(&self) -> <P::Mutex<()> as Lock<()>>::Guard<'m> {
+    fn cpu_hotplug_begin(&self) -> Traced<'m, <P::Mutex<()> as Lock<()>>::Guard<'m>> {
         let m = self.m;
         loop {
             m.cover_site(Site::CpuHotplugLock);
-            let g = m.cpu_hotplug.lock();
+            let g = self.lock(&m.cpu_hotplug, u32::MAX, LockName::CpuHotplug);
             if m.hotplug_refcount.load() == 0 {
                 return g;
             }
@@ -167,7 +168,11 @@ impl<'m, P: Platform> Context<'m, P> {
     /// running, and disarms the work so it does not run again.
     fn cancel_reap_work(&self, cpu: usize) {
         self.m.cover_site(Site::ReapWork);
-        let mut armed = self.m.reap_work[cpu].lock();
+        let mut armed = self.lock(
+            &self.m.reap_work[cpu],
+            u32::MAX,
+            LockName::ReapWork { cpu: cpu as u16 },
+        );
         *armed = false;
     }
 
@@ -175,7 +180,11 @@ impl<'m, P: Platform> Context<'m, P> {
     /// its work lock.
     fn start_cpu_timer(&self, cpu: usize) {
         self.m.cover_site(Site::ReapWork);
-        *self.m.reap_work[cpu].lock() = true;
+        *self.lock(
+            &self.m.reap_work[cpu],
+            u32::MAX,
+            LockName::ReapWork { cpu: cpu as u16 },
+        ) = true;
     }
 
     /// `__cpu_up` (eras A, B): the CPU joins `cpu_online_mask`; it has run nothing yet, so

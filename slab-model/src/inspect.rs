@@ -153,7 +153,7 @@ impl<P: Platform> Machine<P> {
         let alien = cachep.nodes[node].alien.get(remote)?.as_ref()?;
         let ctx = Context::new(self, ContextKind::Task, 0, "inspect");
         let irq = ctx.local_irq_disable();
-        Some(alien.with(&irq, |ac| ac.clone()))
+        Some(alien.with(&irq, cachep.id, |ac| ac.clone()))
     }
 
     /// `nr_free_pages()`: free pages of the page allocator over all nodes.

@@ -9,7 +9,7 @@
 //! with their final tunables instead of the boot value 1 followed by `enable_cpucache`.
 
 use crate::cache::KmemCache;
-use crate::cpu::{Context, ContextKind, Cpu};
+use crate::cpu::{Context, ContextKind, Cpu, Traced};
 use crate::error::SlabError;
 use crate::geometry::{CreateArgs, CreateContext, GeneralCache};
 use crate::kmalloc_sizes;
@@ -19,7 +19,7 @@ use crate::page_alloc::{BuddyAllocator, FaultInjection};
 use crate::profile::{ArchProfile, Era};
 use crate::site::Site;
 use crate::sync::{AtomicCounter, Lock, Platform};
-use crate::trace::{KFn, Trace};
+use crate::trace::{KFn, LockName, Trace, NO_CPU};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -367,6 +367,19 @@ impl<P: Platform> Machine<P> {
         Ok(cache)
     }
 
+    /// Takes `l` for the trace lane `lane` (context index, CPU), recording the acquire
+    /// and (through the guard) the release.
+    pub(crate) fn traced_lock<'a, T: Send + 'static>(
+        &'a self,
+        l: &'a P::Mutex<T>,
+        lane: (u16, usize),
+        cache: u32,
+        name: LockName,
+    ) -> Traced<'a, <P::Mutex<T> as Lock<T>>::Guard<'a>> {
+        let g = l.lock();
+        Traced::taken(g, &self.trace, P::thread_tag(), lane.0, lane.1, cache, name)
+    }
+
     /// `kmem_cache_create(name, size, align, flags, ctor)`. One `cache_chain_mutex` /
     /// `slab_mutex` section from the duplicate check to the chain insert, as in the
     /// kernel. Errors (checked before anything is created): see [`SlabError`].
@@ -381,15 +394,21 @@ impl<P: Platform> Machine<P> {
             .config
             .mutations
             .has(crate::mutation::Mutation::CreateLockOrder);
+        // Process context on no particular CPU: the lane says which call it is.
+        let lane = (self.trace.register_context("kmem_cache_create"), NO_CPU);
         let online = if swapped {
             None
         } else {
-            self.get_online_cpus()
+            self.get_online_cpus(lane)
         };
         self.cover_site(Site::ChainMutex);
-        let mut chain = self.chain.lock();
+        let chain_lock = match self.era() {
+            Era::A => LockName::CacheChainMutex,
+            Era::B => LockName::SlabMutex,
+        };
+        let mut chain = self.traced_lock(&self.chain, lane, u32::MAX, chain_lock);
         let _online = if swapped {
-            self.get_online_cpus()
+            self.get_online_cpus(lane)
         } else {
             online
         };

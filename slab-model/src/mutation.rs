@@ -213,6 +213,82 @@ impl Mutation {
             .copied()
             .filter(|m| m.kind() == SwitchKind::Mutation)
     }
+    /// One sentence on what the switch does to the model: the bug a mutation re-introduces,
+    /// or the upstream fix a `fix-…` switch applies and the bug it removes (for the
+    /// counterexample page; the table in docs/mutations.md has the detail).
+    pub fn description(self) -> &'static str {
+        match self {
+            Mutation::StaleAcAfterGrow => "cache_alloc_refill keeps the ac pointer it read before cache_grow's irq-enable window instead of re-reading cpu_cache_get(cachep) after it: a task that migrated in the window, or whose array a tune replaced, refills another CPU's (or a freed) array_cache.",
+            Mutation::NoRecheckAfterGrow => "After a successful cache_grow, cache_alloc_refill retries without checking what an interrupt put into ac during the irq window, and refills on top of it: the array overflows and free_objects goes wrong.",
+            Mutation::ColourNextUnlocked => "cache_grow reads, increments and wraps colour_next without the node's list_lock: two CPUs growing the cache at once can give two slabs the same colour.",
+            Mutation::FreeBlockUnlocked => "cache_flusharray drops the node's list_lock before free_block: slab lists and free_objects are updated without the lock, racing with other CPUs' refills and flushes.",
+            Mutation::SharedTransferUnlocked => "cache_alloc_refill moves objects out of the node's shared array before taking list_lock: two CPUs can take the same entries.",
+            Mutation::FreeObjectsDoubleCount => "The refill from the shared array also subtracts the moved objects from n->free_objects, which counts only objects on slabs, not in arrays.",
+            Mutation::FullSlabStaysPartial => "cache_alloc_refill leaves a slab it has taken every free object from on slabs_partial instead of moving it to slabs_full.",
+            Mutation::TransferIgnoresLimit => "transfer_objects ignores the room left in the destination array (to->limit - to->avail) and writes past its last entry.",
+            Mutation::FlusharrayNoShift => "cache_flusharray / drain_array free the bottom entries but do not shift the surviving entries down (the missing memmove): objects are lost or kept twice.",
+            Mutation::GrowFailLeaksPages => "cache_grow's failure path (opps1, the slab descriptor could not be allocated) skips kmem_freepages: the slab's pages leak.",
+            Mutation::DestroyDespiteLiveObjects => "kmem_cache_destroy skips the live-object check and releases the cache although shrinking it failed: its pages and live objects are left behind.",
+            Mutation::OffslabLimitStale => "calculate_slab_order tests the previous order's objects per slab against offslab_limit: an off-slab descriptor can be larger than the objects of the cache that holds it.",
+            Mutation::OffslabSelfDescriptor => "An off-slab cache may take its slab descriptor from itself (the pre-4.4 threshold PAGE_SIZE >> 5): growing it recurses into its own cache_grow.",
+            Mutation::FreelistDuplicate => "Slab initialisation writes object 0 twice into the new slab's freelist: one object is handed out twice.",
+            Mutation::BufctlNoEnd => "Era A: the last kmem_bufctl_t of a new slab is not BUFCTL_END, so the free chain runs past its end.",
+            Mutation::ReapForeignCpu => "cache_reap drains another CPU's array ((cpu + 1) % n) instead of its own, racing with that CPU's irq-off fast path.",
+            Mutation::TuneFreesArrayEarly => "do_tune_cpucache frees the old per-CPU arrays before every CPU stopped using them (era A: no on_each_cpu wait; era B: no kick_all_cpus_sync).",
+            Mutation::IrqWindowInAtomic => "cache_grow and fallback_alloc enable interrupts around the page allocation even for a GFP mask that may not block (GFP_ATOMIC, an interrupt's allocation).",
+            Mutation::CtorSkipped => "cache_init_objs skips the constructor of the last object of a new slab.",
+            Mutation::KmallocClassTooSmall => "The kmalloc size-class lookup picks the class below the requested size: kmalloc(N) returns an object smaller than N bytes.",
+            Mutation::DrainArrayStaleAvail => "drain_array frees by the avail it peeked at with interrupts on instead of the value under list_lock: after an interrupt popped objects in between, it frees entries the array no longer holds.",
+            Mutation::DrainFreelistNoRecheck => "drain_freelist trusts its unlocked list_empty(&n->slabs_free) and does not re-check under list_lock: after another CPU took the last free slab, it unlinks the list head.",
+            Mutation::FixShrinkSharedLocked => "Fix switch: drain_cpu_caches drains n->shared under list_lock, reading the pointer there (4.7's drain_array_locked). Without it, 4.4's kmem_cache_shrink, which takes no slab_mutex, can drain a shared array that a /proc/slabinfo write has just replaced and freed.",
+            Mutation::FixRefillRereadNode => "Fix switch: cache_alloc_refill re-reads the node after cache_grow's irq window (node = numa_mem_id(), as 4.4 does). Without it (2.6.24), a task that migrated to a CPU of another node refills that CPU's array from the old node's lists, and a later flush hands those objects to free_block with the new node's lists and lock.",
+            Mutation::HotplugFreesNode => "cpuup_canceled frees the node struct when the node's last CPU goes down, as 2.6.15 did: a remote kmalloc_node or a free of one of the node's objects then reaches freed memory.",
+            Mutation::HotplugSkipsDeadArray => "cpuup_canceled forgets the dead CPU's array: its objects are neither given back to their slabs nor reachable (era A frees the array with them; era B leaves them in a CPU that never runs again).",
+            Mutation::HotplugKeepsFreeLimit => "cpuup_canceled does not lower the node's free_limit by a batch for the CPU that went down.",
+            Mutation::CreateLockOrder => "kmem_cache_create takes slab_mutex before get_online_cpus (era B), the opposite of the CPU hot-plug path's order: an ABBA deadlock with cpu_down.",
+            Mutation::TakeCpuDownUnstopped => "take_cpu_down clears the CPU's online bit without stop_machine: the dying CPU may still be inside an irq-off section, using the array that cpuup_canceled drains.",
+            Mutation::FallbackGrowAskedNode => "fallback_alloc hands cache_grow the node it asked the page allocator for (numa_mem_id() before the irq window) instead of the page's node (page_to_nid(page)): a page of another node goes on the wrong node's lists.",
+            Mutation::FixTuneOnlineCpus => "Fix switch: a /proc/slabinfo write takes get_online_cpus() around do_tune_cpucache, as kmem_cache_create does. Without it (4.4), take_cpu_down can run between the tune's kick_all_cpus_sync and its for_each_online_cpu drain: the dying CPU's old array is freed with its objects, which stay allocated in their slabs for good.",
+        }
+    }
+    /// Where the bug comes from: the kernel version, commit or Message-ID of the upstream
+    /// change (docs/mutations.md's "kernel bug modelled" column), or, for a classic slip
+    /// with no single upstream fix, the kernel code it breaks.
+    pub fn reference(self) -> &'static str {
+        match self {
+            Mutation::StaleAcAfterGrow => "2.6.24 mm/slab.c cache_alloc_refill: drops the re-read after \"cache_grow can reenable interrupts, then ac could change\"; the class of A.14(1)",
+            Mutation::NoRecheckAfterGrow => "slip, no single upstream fix: 2.6.24 mm/slab.c cache_alloc_refill's \"objects refilled by interrupt?\" check",
+            Mutation::ColourNextUnlocked => "B.4: colour_next moved under list_lock in 2.6.16",
+            Mutation::FreeBlockUnlocked => "slip, no single upstream fix: cache_flusharray's list_lock (the B.22 class)",
+            Mutation::SharedTransferUnlocked => "B.22 class: the shared array touched without the node's list_lock",
+            Mutation::FreeObjectsDoubleCount => "slip, no single upstream fix: free_objects counts objects on slabs only",
+            Mutation::FullSlabStaysPartial => "slip, no single upstream fix: the slab list discipline of cache_alloc_refill",
+            Mutation::TransferIgnoresLimit => "slip, no single upstream fix: transfer_objects' bound; the overflow class of A.14(1)",
+            Mutation::FlusharrayNoShift => "slip, no single upstream fix: the memmove in cache_flusharray / drain_array",
+            Mutation::GrowFailLeaksPages => "slip, no single upstream fix: cache_grow's opps1 failure path",
+            Mutation::DestroyDespiteLiveObjects => "B.32: v6.0–6.6 released the cache after a failed shutdown",
+            Mutation::OffslabLimitStale => "B.5: commit 9888e6fa, 2.6.16",
+            Mutation::OffslabSelfDescriptor => "B.20: arm64's kmalloc-128 as its own freelist cache (KMALLOC_MIN_SIZE 128)",
+            Mutation::FreelistDuplicate => "B.26: CVE-2017-5546, freelist randomisation duplicates",
+            Mutation::BufctlNoEnd => "slip, no single upstream fix: BUFCTL_END (cf. 2.6.24 check_slabp)",
+            Mutation::ReapForeignCpu => "B.27: the reaper re-armed on another CPU",
+            Mutation::TuneFreesArrayEarly => "slip, no single upstream fix: the on_each_cpu / kick_all_cpus_sync wait in do_tune_cpucache; related to B.22, B.24",
+            Mutation::IrqWindowInAtomic => "slip, no single upstream fix: the __GFP_WAIT test before local_irq_enable in cache_grow (cf. B.3, kmalloc_node irq safety)",
+            Mutation::CtorSkipped => "slip, no single upstream fix: cache_init_objs",
+            Mutation::KmallocClassTooSmall => "slip, no single upstream fix: kmalloc_index (cf. B.19 index mapping)",
+            Mutation::DrainArrayStaleAvail => "slip, no single upstream fix: drain_array re-checks ac->avail under list_lock",
+            Mutation::DrainFreelistNoRecheck => "slip, no single upstream fix: drain_freelist re-checks slabs_free under list_lock",
+            Mutation::FixShrinkSharedLocked => "shipped in 4.4–4.6, fixed in 4.7: \"mm/slab: fix the theoretical race by holding proper lock\" (Joonsoo Kim; Message-ID 1460436666-20462-2-git-send-email-iamjoonsoo.kim@lge.com)",
+            Mutation::FixRefillRereadNode => "shipped in 2.6.24; the node read inside the retry loop in later 2.6.x (commit not identified), moved out again by 072bb0aa5e06 (3.6), the explicit node = numa_mem_id() after cache_grow in 3.6.5 and 4.4.11 (likely \"mm, slab: lock the correct nodelist after reenabling irqs\", unverified)",
+            Mutation::HotplugFreesNode => "\"slab cpu hotplug fix\" (Ravikiran Thirumalai, 2.6.16; Message-ID 20060203205745.GF3653@localhost.localdomain; B.4 patch 3)",
+            Mutation::HotplugSkipsDeadArray => "slip, no single upstream fix: cpuup_canceled's free_block of the dead CPU's array",
+            Mutation::HotplugKeepsFreeLimit => "slip, no single upstream fix: cpuup_canceled's free_limit -= batchcount",
+            Mutation::CreateLockOrder => "\"slab: Avoid deadlock at kmem_cache_create/kmem_cache_destroy\" (2.6.16; Message-ID 20060209182923.GA3576@localhost.localdomain; B.6)",
+            Mutation::TakeCpuDownUnstopped => "slip, no single upstream fix: take_cpu_down runs under stop_machine",
+            Mutation::FallbackGrowAskedNode => "slip, no single upstream fix: fallback_alloc's cache_grow(cache, flags, page_to_nid(page), page)",
+            Mutation::FixTuneOnlineCpus => "shipped in 4.4 (the same code in 6.1.20); no upstream fix (SLAB was removed in 6.8); found by this model (hotplug-vs-tune)",
+        }
+    }
 }
 
 impl fmt::Display for Mutation {
@@ -247,6 +323,14 @@ impl MutationSet {
     pub fn with(self, m: Mutation) -> Self {
         MutationSet(self.0 | 1 << m as u8)
     }
+    /// Removes a switch.
+    pub fn without(self, m: Mutation) -> Self {
+        MutationSet(self.0 & !(1 << m as u8))
+    }
+    /// No switch on.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
     /// Both sets' switches.
     pub fn union(self, other: MutationSet) -> Self {
         MutationSet(self.0 | other.0)
@@ -267,5 +351,21 @@ impl MutationSet {
     /// The enabled mutations.
     pub fn iter(self) -> impl Iterator<Item = Mutation> {
         Mutation::ALL.iter().copied().filter(move |m| self.has(*m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_switch_has_a_description_and_a_reference() {
+        for &m in Mutation::ALL {
+            assert!(!m.description().trim().is_empty(), "{m}: no description");
+            assert!(!m.reference().trim().is_empty(), "{m}: no reference");
+            if m.kind() == SwitchKind::Fix {
+                assert!(m.description().starts_with("Fix switch"), "{m}");
+            }
+        }
     }
 }

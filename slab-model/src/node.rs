@@ -156,7 +156,7 @@ pub struct KmemCacheNode<P: Platform> {
 pub struct NodeLock<'a, P: Platform> {
     node: usize,
     cache: u32,
-    _guard: <P::Mutex<()> as Lock<()>>::Guard<'a>,
+    _guard: crate::cpu::Traced<'a, <P::Mutex<()> as Lock<()>>::Guard<'a>>,
 }
 
 impl<P: Platform> NodeLock<'_, P> {
@@ -240,7 +240,7 @@ impl<P: Platform> KmemCacheNode<P> {
 
     /// `spin_lock(&n->list_lock)`, with interrupts already off on this CPU (the `irq`
     /// token): the lock is irq-safe.
-    pub fn spin_lock<'a>(&'a self, irq: &IrqOff<'_, P>) -> NodeLock<'a, P> {
+    pub fn spin_lock<'a, 'm: 'a>(&'a self, irq: &IrqOff<'m, P>) -> NodeLock<'a, P> {
         irq.cover_site(crate::site::Site::ListLock);
         assert!(
             !self.is_freed(),
@@ -248,10 +248,21 @@ impl<P: Platform> KmemCacheNode<P> {
             self.node,
             self.cache_name
         );
+        let (trace, ctx) = irq.tracer();
         NodeLock {
             node: self.node,
             cache: self.cache,
-            _guard: self.list_lock.lock(),
+            _guard: crate::cpu::Traced::taken(
+                self.list_lock.lock(),
+                trace,
+                P::thread_tag(),
+                ctx,
+                irq.cpu(),
+                self.cache,
+                crate::trace::LockName::ListLock {
+                    node: self.node as u16,
+                },
+            ),
         }
     }
 
@@ -260,10 +271,11 @@ impl<P: Platform> KmemCacheNode<P> {
     pub fn lists<R>(&self, lock: &NodeLock<'_, P>, f: impl FnOnce(&mut NodeLists) -> R) -> R {
         assert!(
             lock.node == self.node && lock.cache == self.cache,
-            "check_spinlock_acquired_node: holding node{} of cache {} but touching node{} of cache {}",
+            "check_spinlock_acquired_node: holding node{} of cache id {} but touching node{} of cache {} (id {})",
             lock.node,
             lock.cache,
             self.node,
+            self.cache_name,
             self.cache
         );
         self.lists.with_mut(|l| {
@@ -285,7 +297,7 @@ impl<P: Platform> KmemCacheNode<P> {
                 Some(g) => drop(g),
                 None => panic!(
                     "data race: {what} touches node{} lists of cache {} without list_lock while another context holds it",
-                    self.node, self.cache
+                    self.node, self.cache_name
                 ),
             }
         }

@@ -6,8 +6,8 @@ use crate::cpu::{Context, IrqState};
 use crate::machine::REAPTIMEOUT_NODE;
 use crate::mutation::Mutation;
 use crate::site::Site;
-use crate::sync::{Lock, PeekWord, Platform};
-use crate::trace::{EventKind, KFn, ListKind};
+use crate::sync::{PeekWord, Platform};
+use crate::trace::{EventKind, KFn, ListKind, LockName};
 
 /// What one `cache_reap` pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,13 +51,19 @@ impl<'m, P: Platform> Context<'m, P> {
         // The work item runs under its workqueue's "running" state, which
         // cancel_delayed_work_sync waits for; a cancelled work does not run at all.
         m.cover_site(Site::ReapWork);
-        let work = m.reap_work[self.cpu()].lock();
+        let work = self.lock(
+            &m.reap_work[self.cpu()],
+            u32::MAX,
+            LockName::ReapWork {
+                cpu: self.cpu() as u16,
+            },
+        );
         if !*work {
             out.cancelled = true;
             return out;
         }
         m.cover_site(Site::ChainTrylock);
-        let Some(chain) = m.chain.try_lock() else {
+        let Some(chain) = self.try_lock(&m.chain, u32::MAX, self.chain_lock_name()) else {
             out.skipped = true;
             return out;
         };
@@ -148,7 +154,6 @@ impl<'m, P: Platform> Context<'m, P> {
         };
         let node = m.cpus()[self.cpu()].node;
         let lock = cachep.nodes[node].spin_lock(&irq);
-        self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
         let mut objs = Vec::new();
         touch(&mut |a| {
             let avail = if muts.has(Mutation::DrainArrayStaleAvail) {
@@ -231,7 +236,6 @@ impl<'m, P: Platform> Context<'m, P> {
         }
         let irq = self.local_irq_disable();
         let lock = n.spin_lock(&irq);
-        self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
         self.drain_array_locked(cachep, node, id, force, &what, lock, irq)
     }
 
@@ -244,7 +248,6 @@ impl<'m, P: Platform> Context<'m, P> {
         let n = &cachep.nodes[node];
         let irq = self.local_irq_disable();
         let lock = n.spin_lock(&irq);
-        self.trace(cachep.id, EventKind::LockTaken { node: node as u16 });
         let id = n.lists(&lock, |l| l.shared_id);
         self.drain_array_locked(cachep, node, id, true, "drain_array_locked", lock, irq)
     }

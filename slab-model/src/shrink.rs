@@ -7,7 +7,7 @@ use crate::error::SlabError;
 use crate::mutation::Mutation;
 use crate::profile::Era;
 use crate::site::Site;
-use crate::sync::{Lock, Platform};
+use crate::sync::Platform;
 use crate::trace::KFn;
 
 impl<'m, P: Platform> Context<'m, P> {
@@ -27,13 +27,13 @@ impl<'m, P: Platform> Context<'m, P> {
         let r = match self.m.era() {
             Era::A => {
                 self.m.cover_site(Site::ChainMutex);
-                let chain = self.m.chain.lock();
+                let chain = self.lock(&self.m.chain, cachep.id, self.chain_lock_name());
                 let r = self.__cache_shrink(cachep);
                 drop(chain);
                 r
             }
             Era::B => {
-                let online = self.m.get_online_cpus();
+                let online = self.m.get_online_cpus(self.lane());
                 let r = self.__cache_shrink(cachep);
                 drop(online);
                 r
@@ -130,9 +130,9 @@ impl<'m, P: Platform> Context<'m, P> {
         self.enter(cachep.id, KFn::KmemCacheDestroy);
         // Both eras hold the chain mutex here (era B: slab_common's kmem_cache_destroy
         // takes get_online_cpus, then slab_mutex around __kmem_cache_shutdown).
-        let _online = m.get_online_cpus();
+        let _online = m.get_online_cpus(self.lane());
         m.cover_site(Site::ChainMutex);
-        let mut chain = m.chain.lock();
+        let mut chain = self.lock(&m.chain, cachep.id, self.chain_lock_name());
         let pos = chain
             .ids
             .iter()

@@ -109,6 +109,31 @@ sites! {
     StopMachine => "stop_machine",
 }
 
+impl Site {
+    /// Whether the site is an access the kernel makes without the lock that otherwise
+    /// protects the data (a peek, a racy write) rather than a publish, IPI or sleep.
+    pub fn is_unlocked_access(self) -> bool {
+        matches!(
+            self,
+            Site::ReadCpuCache
+                | Site::PeekAcAvail
+                | Site::PeekAcTouched
+                | Site::ClearAcTouched
+                | Site::PeekSharedPtr
+                | Site::PeekSharedAvail
+                | Site::PeekSharedTouched
+                | Site::ClearSharedTouched
+                | Site::NextReap
+                | Site::FreeTouched
+                | Site::PeekFreeLimit
+                | Site::PeekSlabsFree
+                | Site::PeekFreeObjects
+                | Site::PeekSlabsInuse
+                | Site::PeekAlienAvail
+        )
+    }
+}
+
 impl fmt::Display for Site {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -9,7 +9,7 @@ use crate::geometry::Tunables;
 use crate::mutation::Mutation;
 use crate::profile::Era;
 use crate::site::Site;
-use crate::sync::{Lock, PeekWord, Platform, TrackedCell};
+use crate::sync::{PeekWord, Platform, TrackedCell};
 use crate::trace::KFn;
 
 /// Longest `/proc/slabinfo` write the kernel accepts (`MAX_SLABINFO_WRITE`).
@@ -79,7 +79,7 @@ impl<'m, P: Platform> Context<'m, P> {
             .m
             .mutations()
             .has(Mutation::FixTuneOnlineCpus)
-            .then(|| self.m.get_online_cpus())
+            .then(|| self.m.get_online_cpus(self.lane()))
             .flatten();
         self.do_tune_cpucache(cachep, limit as usize, batchcount as usize, shared as usize);
         drop(online);
@@ -112,7 +112,7 @@ impl<'m, P: Platform> Context<'m, P> {
         let m = self.m;
         let muts = m.mutations();
         m.cover_site(Site::ChainMutex);
-        let _chain = m.chain.lock();
+        let _chain = self.lock(&m.chain, cachep.id, self.chain_lock_name());
         self.enter(cachep.id, KFn::DoTuneCpucache);
         let cpus = m.cpus().len();
         let t = Tunables {

@@ -1,16 +1,23 @@
-//! `slab-verify replay`: re-runs a counterexample's recorded schedule.
+//! `slab-verify replay`: re-runs a counterexample's recorded schedule. Three outcomes,
+//! distinct in text, JSON and exit code: reproduced (exit 1), passed (exit 0), diverged
+//! (exit 3); a token or file that cannot be used is a usage error (exit 2).
 
+use crate::cli_verify::parse_mutation;
 use crate::exit;
 use clap::Args;
+use slab_model::Mutation;
 use slab_verify::scenario::ScenarioId;
-use slab_verify::shuttle_driver::{parse_token, replay, TOKEN_VERSION};
+use slab_verify::shuttle_driver::{decode_token, replay_token, ReplayOutcome, TOKEN_VERSION};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// Exit code of a diverged replay.
+pub const EXIT_DIVERGED: u8 = 3;
 
 /// `replay`.
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
-    /// The counterexample token printed by `run` / `check` (`slab1:...`).
+    /// The counterexample token printed by `run` / `check` (`slab2:...`).
     #[arg(required_unless_present = "file", conflicts_with = "file")]
     pub token: Option<String>,
     /// A replay file written by `run --save`.
@@ -19,6 +26,10 @@ pub struct ReplayArgs {
     /// Refuse a token for another scenario.
     #[arg(long)]
     pub scenario: Option<String>,
+    /// Replay without this switch (repeatable): checks whether removing the mutation
+    /// (or a fix switch) makes the recorded execution pass.
+    #[arg(long = "without", value_parser = parse_mutation)]
+    pub without: Vec<Mutation>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -62,10 +73,11 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
         }
         (None, None) => return exit::usage("replay needs a token or --file"),
     };
-    let (id, _, _) = match parse_token(&token) {
+    let mut tok = match decode_token(&token) {
         Ok(x) => x,
         Err(e) => return exit::usage(&e.to_string()),
     };
+    let id = tok.id;
     if let Some(s) = &a.scenario {
         if ScenarioId::from_name(s) != Some(id) {
             return exit::usage(&format!(
@@ -74,35 +86,98 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
             ));
         }
     }
-    match replay(&token) {
-        Err(e) => exit::usage(&e.to_string()),
-        Ok(None) => {
-            if a.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"scenario": id.info().name, "reproduced": false})
-                );
-            } else {
-                println!(
-                    "replay of {} passed: the recorded execution no longer fails",
-                    id.info().name
-                );
+    if let Some(m) = a.without.iter().find(|m| !tok.params.mutations.has(**m)) {
+        return exit::usage(&format!(
+            "--without {m}: the token has no such switch (it has: {})",
+            names(&tok.params.mutations)
+        ));
+    }
+    let token = if a.without.is_empty() {
+        token
+    } else {
+        let kept = a
+            .without
+            .iter()
+            .fold(tok.params.mutations, |s, m| s.without(*m));
+        tok.params.mutations = kept;
+        retoken(&token, &kept)
+    };
+    let r = match replay_token(&token) {
+        Ok(r) => r,
+        Err(e) => return exit::usage(&e.to_string()),
+    };
+    let code = match r.outcome {
+        ReplayOutcome::Passed => ExitCode::SUCCESS,
+        ReplayOutcome::Reproduced => ExitCode::from(1),
+        ReplayOutcome::Diverged => ExitCode::from(EXIT_DIVERGED),
+    };
+    if a.json {
+        let payload = serde_json::json!({
+            "scenario": r.scenario,
+            "era": r.params.era.to_string(),
+            "cpus": r.params.cpus,
+            "ops": r.params.ops,
+            "switches": r.params.mutations.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            "outcome": r.outcome.name(),
+            "detail": r.detail,
+            "expected_fingerprint": r.expected_fingerprint,
+            "observed": r.observed,
+            "recorded_steps": r.recorded_steps,
+            "replayed_steps": r.replayed_steps,
+            "continued_steps": r.continued_steps,
+            "trace": r.trace,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&envelope(payload)).expect("serialisable")
+        );
+        return code;
+    }
+    println!(
+        "{} ({} era {}, switches: {}): {}",
+        r.outcome.name(),
+        r.scenario,
+        r.params.era,
+        names(&r.params.mutations),
+        r.detail
+    );
+    if r.outcome == ReplayOutcome::Reproduced {
+        if let Some(msg) = &r.message {
+            if let Some(i) = msg.find("--- model trace") {
+                println!("\n{}", &msg[i..]);
             }
-            ExitCode::SUCCESS
-        }
-        Ok(Some(msg)) => {
-            if a.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"scenario": id.info().name, "reproduced": true, "message": msg})
-                );
-            } else {
-                println!("reproduced: {}", msg.lines().next().unwrap_or(""));
-                if let Some(i) = msg.find("--- model trace") {
-                    println!("\n{}", &msg[i..]);
-                }
-            }
-            ExitCode::from(1)
         }
     }
+    code
+}
+
+/// The JSON envelope of every command's output (docs/cli.md).
+fn envelope(mut payload: serde_json::Value) -> serde_json::Value {
+    let o = payload.as_object_mut().expect("an object payload");
+    o.insert("schema_version".into(), 1.into());
+    o.insert("tool".into(), "slab-verify".into());
+    o.insert("tool_version".into(), env!("CARGO_PKG_VERSION").into());
+    o.insert("command".into(), "replay".into());
+    payload
+}
+
+fn names(s: &slab_model::MutationSet) -> String {
+    let v: Vec<&str> = s.iter().map(|m| m.name()).collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// The token with its switch field replaced by `kept`.
+fn retoken(token: &str, kept: &slab_model::MutationSet) -> String {
+    let mut f: Vec<&str> = token.trim().splitn(9, ':').collect();
+    let field = if kept.is_empty() {
+        "-".to_string()
+    } else {
+        kept.iter().map(|m| m.name()).collect::<Vec<_>>().join("+")
+    };
+    f[6] = &field;
+    f.join(":")
 }

@@ -330,7 +330,7 @@ fn check_geometry(
     if g.align == 0 || !g.align.is_power_of_two() {
         fail(format!("align {} is not a power of two", g.align));
     }
-    if g.size % g.align != 0 {
+    if !g.size.is_multiple_of(g.align) {
         fail(format!("size {} % align {} != 0", g.size, g.align));
     }
     if args.align > 0 && g.align < args.align {

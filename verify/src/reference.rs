@@ -1114,7 +1114,7 @@ impl Harness {
                     return self.skip();
                 };
                 let c = self.caches[ci].0.clone();
-                let bad = if which % 2 == 0 {
+                let bad = if which.is_multiple_of(2) {
                     Gfp::HIGHMEM
                 } else {
                     Gfp::DMA32
@@ -1133,7 +1133,7 @@ impl Harness {
                 let gfp = Gfp::KERNEL;
                 let kmalloc_ok = self.kmalloc_cache(64, false).is_some();
                 let got = match self.pick_cache(cache) {
-                    Some(ci) if which % 2 == 0 || !kmalloc_ok => {
+                    Some(ci) if which.is_multiple_of(2) || !kmalloc_ok => {
                         let c = self.caches[ci].0.clone();
                         self.m
                             .interrupt(cpu_n, &format!("irq{cpu_n}"))

@@ -7,13 +7,15 @@
 //! the scheduler's seed; a recorded schedule replays the same execution exactly (shuttle
 //! is pinned because schedules do not survive scheduling-point changes across versions).
 
-use crate::scenario::{panic_message, run, Params, ScenarioId};
+use crate::scenario::{last_failure, panic_message, run, FailureTrace, Params, ScenarioId};
 use serde::Serialize;
 use shuttle::scheduler::{
-    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
+    DfsScheduler, PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId,
 };
 use shuttle::{Config, FailurePersistence, Runner};
+use shuttle_engine::scheduler::data::{DataSource, RandomDataSource};
 use shuttle_engine::scheduler::serialization::{deserialize_schedule, serialize_schedule};
+use shuttle_engine::scheduler::ScheduleStep;
 use slab_model::sync::ShuttlePlatform;
 use slab_model::{Era, Mutation, MutationSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -21,8 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Version tag of counterexample tokens and files.
-pub const TOKEN_VERSION: &str = "slab1";
+/// Version tag of counterexample tokens and files. `slab2` added the failure fingerprint
+/// (`slab1` tokens are refused with a version error).
+pub const TOKEN_VERSION: &str = "slab2";
 
 /// A shuttle scheduler choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -54,13 +57,73 @@ pub enum Budget {
     Seconds(f64),
 }
 
+/// Which failure an execution had: the context whose access failed and the violated
+/// invariant (the failure's first line). A replay reproduces a counterexample when it
+/// fails with the same pair.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FailureId {
+    /// The failing context's lane name (`audit (after join)` for the final audit, `-`
+    /// when the failure left no trace, e.g. a deadlock shuttle reports).
+    pub context: String,
+    /// The violated invariant.
+    pub invariant: String,
+}
+
+impl FailureId {
+    /// The failure of the execution that just panicked with `message`.
+    fn of(message: &str, trace: Option<&FailureTrace>) -> Self {
+        FailureId {
+            context: trace.map_or_else(|| "-".to_string(), |t| t.context.clone()),
+            invariant: message.lines().next().unwrap_or("").to_string(),
+        }
+    }
+    /// 16 hex digits naming the failure in a token.
+    pub fn fingerprint(&self) -> String {
+        format!("{:016x}", fnv1a(&[&self.context, &self.invariant]))
+    }
+}
+
+/// FNV-1a over the parts, each followed by a NUL: a stable, platform-independent
+/// fingerprint (std's hashers promise no stability across releases).
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// 8 hex digits over the fields that fix the execution apart from the switches: a
+/// token whose scenario, era, CPUs, operations or seed were edited no longer matches.
+/// (The switch field is left out on purpose: removing a mutation from a token is how a
+/// fix is checked.)
+fn config_check(id: ScenarioId, p: &Params) -> String {
+    let h = fnv1a(&[
+        id.info().name,
+        &p.era.to_string(),
+        &p.cpus.to_string(),
+        &p.ops.to_string(),
+        &p.seed.to_string(),
+    ]);
+    format!("{:08x}", h as u32)
+}
+
 /// A failing execution, replayable.
 #[derive(Clone, Debug, Serialize)]
 pub struct Counterexample {
-    /// `slab1:<scenario>:<era>:<cpus>:<ops>:<seed>:<mutations>:<shuttle schedule>`.
+    /// `slab2:<scenario>:<era>:<cpus>:<ops>:<seed>:<mutations>:<check>-<failure>:<shuttle
+    /// schedule>`.
     pub token: String,
     /// The violated invariant and the model trace.
     pub message: String,
+    /// Which failure it is.
+    pub failure: FailureId,
+    /// The structured trace (lanes, rows, the failing access, state), when the model
+    /// recorded one.
+    pub trace: Option<FailureTrace>,
 }
 
 /// The result of one campaign.
@@ -202,10 +265,10 @@ fn scheduler(kind: SchedulerKind, seed: u64, budget: Budget) -> Box<dyn Schedule
 }
 
 /// Encodes a counterexample token.
-pub fn token(id: ScenarioId, p: &Params, schedule: &Schedule) -> String {
+pub fn token(id: ScenarioId, p: &Params, failure: &FailureId, schedule: &Schedule) -> String {
     let muts: Vec<&str> = p.mutations.iter().map(|m| m.name()).collect();
     format!(
-        "{TOKEN_VERSION}:{}:{}:{}:{}:{}:{}:{}",
+        "{TOKEN_VERSION}:{}:{}:{}:{}:{}:{}:{}-{}:{}",
         id.info().name,
         p.era,
         p.cpus,
@@ -216,6 +279,8 @@ pub fn token(id: ScenarioId, p: &Params, schedule: &Schedule) -> String {
         } else {
             muts.join("+")
         },
+        config_check(id, p),
+        failure.fingerprint(),
         // shuttle wraps its hex at 76 columns; a token is one word.
         serialize_schedule(schedule)
             .split_whitespace()
@@ -239,7 +304,7 @@ fn decode_schedule(hex: &str) -> Option<Schedule> {
 /// Why a token or replay file is not usable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReplayError {
-    /// Not `slab1:...` with eight fields.
+    /// Not `slab2:...` with nine fields.
     #[error("malformed schedule token: {0}")]
     Malformed(String),
     /// Written by another version of this tool.
@@ -253,18 +318,33 @@ pub enum ReplayError {
     UnknownMutation(String),
 }
 
-/// Decodes a token into the scenario, its parameters and the shuttle schedule.
-pub fn parse_token(t: &str) -> Result<(ScenarioId, Params, String), ReplayError> {
+/// A decoded token.
+#[derive(Clone, Debug)]
+pub struct Token {
+    /// The scenario.
+    pub id: ScenarioId,
+    /// Its parameters (switches included).
+    pub params: Params,
+    /// Whether the scenario, era, CPUs, operations and seed are the ones recorded.
+    pub config_matches: bool,
+    /// The recorded failure's fingerprint ([`FailureId::fingerprint`]).
+    pub fingerprint: String,
+    /// The shuttle schedule, hex.
+    pub schedule: String,
+}
+
+/// Decodes a token.
+pub fn decode_token(t: &str) -> Result<Token, ReplayError> {
     let t = t.trim();
-    let f: Vec<&str> = t.splitn(8, ':').collect();
-    if f.len() != 8 {
+    let f: Vec<&str> = t.splitn(9, ':').collect();
+    if f.first() != Some(&TOKEN_VERSION) && f.len() > 1 {
+        return Err(ReplayError::Version(f[0].to_string()));
+    }
+    if f.len() != 9 {
         return Err(ReplayError::Malformed(format!(
-            "expected 8 ':'-separated fields, found {}",
+            "expected 9 ':'-separated fields, found {}",
             f.len()
         )));
-    }
-    if f[0] != TOKEN_VERSION {
-        return Err(ReplayError::Version(f[0].to_string()));
     }
     let id = ScenarioId::from_name(f[1])
         .ok_or_else(|| ReplayError::UnknownScenario(f[1].to_string()))?;
@@ -288,7 +368,20 @@ pub fn parse_token(t: &str) -> Result<(ScenarioId, Params, String), ReplayError>
             mutations = mutations.with(m);
         }
     }
-    if decode_schedule(f[7]).is_none() {
+    let (check, fingerprint) = f[7]
+        .split_once('-')
+        .filter(|(c, p)| {
+            c.len() == 8
+                && p.len() == 16
+                && c.chars().chain(p.chars()).all(|x| x.is_ascii_hexdigit())
+        })
+        .ok_or_else(|| {
+            ReplayError::Malformed(format!(
+                "`{}` is not <8 hex digits>-<16 hex digits> (configuration check and failure fingerprint)",
+                f[7]
+            ))
+        })?;
+    if decode_schedule(f[8]).is_none() {
         return Err(ReplayError::Malformed(
             "the shuttle schedule does not decode".into(),
         ));
@@ -298,7 +391,19 @@ pub fn parse_token(t: &str) -> Result<(ScenarioId, Params, String), ReplayError>
     p.ops = ops;
     p.seed = seed;
     p.mutations = mutations;
-    Ok((id, p, f[7].to_string()))
+    Ok(Token {
+        config_matches: config_check(id, &p) == check,
+        id,
+        params: p,
+        fingerprint: fingerprint.to_string(),
+        schedule: f[8].to_string(),
+    })
+}
+
+/// Decodes a token into the scenario, its parameters and the shuttle schedule.
+pub fn parse_token(t: &str) -> Result<(ScenarioId, Params, String), ReplayError> {
+    let t = decode_token(t)?;
+    Ok((t.id, t.params, t.schedule))
 }
 
 /// Runs a campaign: `id` with `params` under `kind`, scheduler seed `seed`, for `budget`.
@@ -309,6 +414,19 @@ pub fn campaign(
     kind: SchedulerKind,
     seed: u64,
     budget: Budget,
+) -> CampaignReport {
+    campaign_with_progress(id, params, kind, seed, budget, Arc::new(|_| {}))
+}
+
+/// [`campaign`], calling `progress(n)` as the n-th execution (1-based) starts, on the
+/// thread that runs the campaign (for progress bars; it must be cheap).
+pub fn campaign_with_progress(
+    id: ScenarioId,
+    params: &Params,
+    kind: SchedulerKind,
+    seed: u64,
+    budget: Budget,
+    progress: Arc<dyn Fn(usize) + Send + Sync>,
 ) -> CampaignReport {
     let current = Arc::new(Mutex::new(Schedule::new(seed)));
     let sched = Recording {
@@ -321,16 +439,21 @@ pub fn campaign(
     let start = Instant::now();
     let r = catch_unwind(AssertUnwindSafe(|| {
         Runner::new(sched, config(budget)).run(move || {
-            c.fetch_add(1, Ordering::Relaxed);
+            progress(c.fetch_add(1, Ordering::Relaxed) + 1);
             run::<ShuttlePlatform>(id, &p);
         })
     }));
     let seconds = start.elapsed().as_secs_f64();
     let failure = r.err().map(|e| {
         let schedule = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let message = panic_message(&e);
+        let trace = last_failure();
+        let failure = FailureId::of(&message, trace.as_ref());
         Counterexample {
-            token: token(id, params, &schedule),
-            message: panic_message(&e),
+            token: token(id, params, &failure, &schedule),
+            message,
+            failure,
+            trace,
         }
     });
     CampaignReport {
@@ -343,15 +466,269 @@ pub fn campaign(
     }
 }
 
-/// Replays a counterexample token: runs exactly the recorded execution. Returns the
-/// failure message if it fails again (it should), `None` if it passes.
-pub fn replay(token: &str) -> Result<Option<String>, ReplayError> {
-    let (id, p, schedule) = parse_token(token)?;
-    let sched = ReplayScheduler::new_from_encoded(&schedule);
+/// How a replay ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplayOutcome {
+    /// Every recorded step fitted and the execution failed as recorded: same context,
+    /// same invariant.
+    Reproduced,
+    /// Every recorded step fitted, the execution then ran to its end (without
+    /// preemption) and every check held: what a fixed bug looks like.
+    Passed,
+    /// The schedule no longer fits the code, the execution failed differently, or the
+    /// token's parameters were edited: nothing can be concluded from this replay.
+    Diverged,
+}
+
+impl ReplayOutcome {
+    /// The outcome's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplayOutcome::Reproduced => "reproduced",
+            ReplayOutcome::Passed => "passed",
+            ReplayOutcome::Diverged => "diverged",
+        }
+    }
+}
+
+/// What a replay found.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplayReport {
+    /// Scenario name.
+    pub scenario: &'static str,
+    /// The parameters replayed.
+    pub params: Params,
+    /// The outcome.
+    pub outcome: ReplayOutcome,
+    /// One line saying why.
+    pub detail: String,
+    /// The recorded failure's fingerprint.
+    pub expected_fingerprint: String,
+    /// The failure the replay had, if any.
+    pub observed: Option<FailureId>,
+    /// Its message (invariant and trace) and structured trace.
+    pub message: Option<String>,
+    /// The structured trace of the replay's failure.
+    pub trace: Option<FailureTrace>,
+    /// Scheduling steps in the token.
+    pub recorded_steps: usize,
+    /// Recorded steps the execution followed.
+    pub replayed_steps: usize,
+    /// Steps after the recorded ones (the execution continued without preemption).
+    pub continued_steps: usize,
+}
+
+/// Where a replay stands, shared between the scheduler and the caller.
+#[derive(Default)]
+struct Fit {
+    replayed: usize,
+    continued: usize,
+    diverged: Option<String>,
+}
+
+/// Follows a recorded schedule and notices, instead of panicking, when it no longer fits:
+/// a recorded task that is not runnable, a context switch where the schedule has a
+/// random choice (or the reverse). When the recorded steps run out (a fixed model goes
+/// on where the faulty one failed) it continues deterministically without preemption:
+/// the running task while it can, else the runnable task with the lowest id.
+struct FitReplay {
+    steps: Vec<ScheduleStep>,
+    pos: usize,
+    seed: u64,
+    data: RandomDataSource,
+    started: bool,
+    fit: Arc<Mutex<Fit>>,
+}
+
+impl FitReplay {
+    fn diverge(&mut self, why: String) {
+        let mut f = self.fit.lock().unwrap_or_else(|e| e.into_inner());
+        if f.diverged.is_none() {
+            f.diverged = Some(why);
+        }
+    }
+}
+
+impl Scheduler for FitReplay {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if self.started {
+            return None;
+        }
+        self.started = true;
+        Some(Schedule::new(self.data.reinitialize()))
+    }
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        _is_yielding: bool,
+    ) -> Option<TaskId> {
+        if self
+            .fit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .diverged
+            .is_some()
+        {
+            return None;
+        }
+        match self.steps.get(self.pos).cloned() {
+            Some(ScheduleStep::Task(next)) => {
+                if runnable.iter().any(|t| t.id() == next) {
+                    self.pos += 1;
+                    self.fit.lock().unwrap_or_else(|e| e.into_inner()).replayed = self.pos;
+                    Some(next)
+                } else {
+                    let ids: Vec<usize> = runnable.iter().map(|t| usize::from(t.id())).collect();
+                    self.diverge(format!(
+                        "at step {} of {} the recorded task {} is not runnable (runnable: {ids:?})",
+                        self.pos + 1,
+                        self.steps.len(),
+                        usize::from(next)
+                    ));
+                    None
+                }
+            }
+            Some(ScheduleStep::Random) => {
+                self.diverge(format!(
+                    "at step {} of {} the code switches tasks where the schedule has a random choice",
+                    self.pos + 1,
+                    self.steps.len()
+                ));
+                None
+            }
+            None => {
+                self.fit.lock().unwrap_or_else(|e| e.into_inner()).continued += 1;
+                let keep = current.filter(|c| runnable.iter().any(|t| t.id() == *c));
+                keep.or_else(|| {
+                    runnable
+                        .iter()
+                        .map(|t| t.id())
+                        .min_by_key(|&t| usize::from(t))
+                })
+            }
+        }
+    }
+    fn next_u64(&mut self) -> u64 {
+        match self.steps.get(self.pos) {
+            Some(ScheduleStep::Random) => {
+                self.pos += 1;
+                self.data.next_u64()
+            }
+            Some(ScheduleStep::Task(_)) => {
+                self.diverge(format!(
+                    "at step {} of {} the code asks for a random choice where the schedule switches tasks",
+                    self.pos + 1,
+                    self.steps.len()
+                ));
+                0
+            }
+            None => self.data.next_u64() ^ self.seed,
+        }
+    }
+}
+
+/// Replays a counterexample token: follows exactly the recorded schedule, then compares
+/// the failure with the recorded one ([`ReplayOutcome`]).
+pub fn replay_token(token: &str) -> Result<ReplayReport, ReplayError> {
+    let tok = decode_token(token)?;
+    let schedule = decode_schedule(&tok.schedule).expect("decode_token checked it");
+    let recorded = schedule.steps.len();
+    let fit = Arc::new(Mutex::new(Fit::default()));
+    let sched = FitReplay {
+        steps: schedule.steps.clone(),
+        pos: 0,
+        seed: schedule.seed,
+        data: RandomDataSource::initialize(schedule.seed),
+        started: false,
+        fit: fit.clone(),
+    };
+    let (id, p) = (tok.id, tok.params.clone());
     let r = catch_unwind(AssertUnwindSafe(|| {
         Runner::new(sched, config(Budget::Iterations(1))).run(move || {
             run::<ShuttlePlatform>(id, &p);
         })
     }));
-    Ok(r.err().map(|e| panic_message(&e)))
+    let fit = std::mem::take(&mut *fit.lock().unwrap_or_else(|e| e.into_inner()));
+    let (observed, message, trace) = match &r {
+        Err(e) => {
+            let message = panic_message(e);
+            let trace = last_failure();
+            (
+                Some(FailureId::of(&message, trace.as_ref())),
+                Some(message),
+                trace,
+            )
+        }
+        Ok(_) => (None, None, None),
+    };
+    let (outcome, detail) = if !tok.config_matches {
+        (
+            ReplayOutcome::Diverged,
+            "the token's scenario, era, CPUs, operations or seed are not the ones its schedule was recorded with (edited token)".to_string(),
+        )
+    } else if let Some(why) = fit.diverged {
+        (
+            ReplayOutcome::Diverged,
+            format!("the schedule no longer fits the code: {why}"),
+        )
+    } else {
+        match &observed {
+            Some(o) if o.fingerprint() == tok.fingerprint => (
+                ReplayOutcome::Reproduced,
+                format!(
+                    "the same failure after {} recorded steps: {} in {}",
+                    fit.replayed, o.invariant, o.context
+                ),
+            ),
+            Some(o) => (
+                ReplayOutcome::Diverged,
+                format!(
+                    "the execution failed, but not as recorded: {} in {}",
+                    o.invariant, o.context
+                ),
+            ),
+            None if fit.replayed < recorded => (
+                ReplayOutcome::Diverged,
+                format!(
+                    "the execution ended after {} of the {recorded} recorded steps",
+                    fit.replayed
+                ),
+            ),
+            None => (
+                ReplayOutcome::Passed,
+                format!(
+                    "all {recorded} recorded steps fitted, the execution ran to its end ({} more steps without preemption) and every check held",
+                    fit.continued
+                ),
+            ),
+        }
+    };
+    Ok(ReplayReport {
+        scenario: tok.id.info().name,
+        params: tok.params,
+        outcome,
+        detail,
+        expected_fingerprint: tok.fingerprint,
+        observed,
+        message,
+        trace,
+        recorded_steps: recorded,
+        replayed_steps: fit.replayed,
+        continued_steps: fit.continued,
+    })
+}
+
+/// Replays a counterexample token. Returns the failure message if the replay reproduced
+/// the recorded failure, `None` if it passed; a diverged replay is an error-free `Some`
+/// of its detail prefixed `diverged: ` (callers that need the distinction use
+/// [`replay_token`]).
+pub fn replay(token: &str) -> Result<Option<String>, ReplayError> {
+    let r = replay_token(token)?;
+    Ok(match r.outcome {
+        ReplayOutcome::Reproduced => r.message,
+        ReplayOutcome::Passed => None,
+        ReplayOutcome::Diverged => Some(format!("diverged: {}", r.detail)),
+    })
 }

@@ -90,6 +90,9 @@ impl Platform for LoomPlatform {
     fn yield_now() {
         loom::thread::yield_now()
     }
+    fn thread_tag() -> u64 {
+        super::hash_tag(loom::thread::current().id())
+    }
 }
 
 super::atomic_words!(LoomCounter, LoomWord, AtomicUsize, Ordering, "loom");

@@ -184,4 +184,16 @@ pub trait Platform: Send + Sync + Sized + 'static {
         F: FnOnce() -> T + Send + 'static;
     /// A scheduling point with no other effect.
     fn yield_now();
+    /// A tag of the running model thread, stable for its life and distinct from every
+    /// other live model thread's; never a scheduling point. The trace uses it to name
+    /// the context whose access failed.
+    fn thread_tag() -> u64;
+}
+
+/// A deterministic hash of a thread id (std's `DefaultHasher::new` has fixed keys).
+pub(crate) fn hash_tag(id: impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish() & !(1 << 63)
 }

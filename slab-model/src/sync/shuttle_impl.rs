@@ -63,6 +63,9 @@ impl Platform for ShuttlePlatform {
     fn yield_now() {
         shuttle::thread::yield_now()
     }
+    fn thread_tag() -> u64 {
+        usize::from(shuttle::current::me()) as u64
+    }
 }
 
 super::atomic_words!(

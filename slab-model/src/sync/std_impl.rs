@@ -117,6 +117,9 @@ impl Platform for StdPlatform {
     fn yield_now() {
         std::thread::yield_now()
     }
+    fn thread_tag() -> u64 {
+        super::hash_tag(std::thread::current().id())
+    }
 }
 
 super::atomic_words!(StdCounter, StdWord, AtomicUsize, Ordering, "std");
