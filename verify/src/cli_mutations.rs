@@ -32,7 +32,9 @@ pub struct MutationsArgs {
 
 /// `mutations`: the detection matrix.
 pub fn mutations(a: &MutationsArgs) -> ExitCode {
-    use slab_verify::matrix::{detect, Checker, MatrixBudget, MatrixRow, CONCURRENCY_MUTATIONS};
+    use slab_verify::matrix::{
+        detect, summary, Checker, MatrixBudget, MatrixRow, CONCURRENCY_MUTATIONS,
+    };
     let b = MatrixBudget {
         shuttle_iterations: a.shuttle_iterations,
         reference_runs: a.reference_runs,
@@ -112,7 +114,7 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
         for c in &checkers {
             print!(" {} |", c.name());
         }
-        println!(" first caught by |");
+        println!(" first failure (leftmost checker that caught it) |");
         print!("|---|");
         for _ in &checkers {
             print!("---|");
@@ -121,11 +123,7 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
         for r in &rows {
             print!("| `{}` |", r.mutation);
             for (_, d) in &r.cells {
-                if d.caught {
-                    print!(" **{}** {} |", d.effort, d.unit);
-                } else {
-                    print!(" – |");
-                }
+                print!(" {} |", d.markdown_cell());
             }
             match r.cells.iter().find(|(_, d)| d.caught) {
                 Some((c, d)) => println!(
@@ -137,9 +135,10 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
             }
         }
         println!(
-            "\nBudget: {} shuttle executions per scenario and era (scenarios in catalogue order, era A then B, stopping at the first failure); {} reference sequences of {} operations; {} random geometry cases after the golden rows and the kmalloc classes of every boot profile; every boot profile. Effort is cumulative up to and including the first failure.",
+            "\nBudget: {} shuttle executions per scenario and era (scenarios in catalogue order, era A then B, stopping at the first failure); {} reference sequences of {} operations; {} random geometry cases after the golden rows and the kmalloc classes of every boot profile; every boot profile. A loom or shuttle cell `**N** in S E` is the N-th execution of scenario S in era E, the first scenario and era that failed (the executions of the scenarios tried before it are not counted); the other cells count the sequences, rows and cases, or boots tried up to and including the first failure.",
             b.shuttle_iterations, b.reference_runs, b.reference_ops, b.geometry_cases
         );
+        println!("\n{}.", summary(&rows));
     } else {
         print!("{:<30}", "mutation");
         for c in &checkers {
@@ -149,37 +148,31 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
         for r in &rows {
             print!("{:<30}", r.mutation);
             for (_, d) in &r.cells {
-                let cell = if d.caught {
-                    format!("yes @{}", d.effort)
-                } else if d.effort == 0 {
-                    "n/a".to_string()
-                } else {
-                    "-".to_string()
-                };
-                print!(" {cell:>16}");
+                print!(" {:>16}", d.text_cell());
             }
             println!();
         }
         println!(
-            "\n(yes @N: caught, N = executions / op sequences / rows+cases / boots up to the first failure; -: not caught within the budget: {} shuttle executions per scenario and era, {} reference sequences of {} ops, {} geometry cases)",
+            "\n(yes @N: caught; for loom and shuttle N is the execution of the scenario and era that failed first (scenarios in catalogue order, era A then B), for the others the op sequences / rows+cases / boots tried up to the failure; -: not caught within the budget: {} shuttle executions per scenario and era, {} reference sequences of {} ops, {} geometry cases)",
             b.shuttle_iterations, b.reference_runs, b.reference_ops, b.geometry_cases
         );
+        println!("\nWhere each mutation was caught:");
         for r in &rows {
-            if let Some((c, d)) = r.cells.iter().find(|(_, d)| d.caught) {
+            let mut caught = r.cells.iter().filter(|(_, d)| d.caught).peekable();
+            let Some((first, d0)) = caught.peek().map(|(c, d)| (*c, d)) else {
+                continue;
+            };
+            println!("  {}", r.mutation);
+            for (c, d) in caught {
                 println!(
-                    "  {:<28} first caught by {:<15} {}",
-                    r.mutation,
+                    "    {:<15} {}",
                     c.name(),
-                    d.detail
+                    d.text_place().unwrap_or_default()
                 );
             }
+            println!("    first failure ({}): {}", first.name(), d0.detail);
         }
-        println!(
-            "\n{}/{} mutations caught by at least one checker; concurrency mutations missed by loom and shuttle: {}",
-            rows.len() - missed.len(),
-            rows.len(),
-            if conc_missed.is_empty() { "none".to_string() } else { conc_missed.join(", ") }
-        );
+        println!("\n{}", summary(&rows));
     }
     if !a.json && !shipped.is_empty() {
         let md = a.markdown;

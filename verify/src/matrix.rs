@@ -15,8 +15,12 @@
 //!   every kmalloc cache, one allocation from each, audit.
 //!
 //! Effort is counted in the checker's own unit (executions, operation sequences, rows and
-//! cases, boots) up to and including the first failure, summed over the scenarios or runs
-//! tried before it.
+//! cases, boots) up to and including the first failure. loom and shuttle try the scenarios
+//! in catalogue order, era A then B, and stop at the first failure: their cell's
+//! [`Detection::effort`] counts the executions *of the scenario and era that found it*
+//! ([`Detection::scenario`], [`Detection::era`]), and [`Detection::effort_total`] adds the
+//! executions of every scenario tried before it. For the other checkers, whose runs are not
+//! scenarios, both are the runs, rows or boots tried up to the failure.
 
 use crate::reference::{run_ops, Op};
 use crate::scenario::{panic_message, Params, ScenarioId, SCENARIOS};
@@ -59,6 +63,13 @@ impl Checker {
             Checker::Geometry => "geometry",
             Checker::Boot => "boot",
         }
+    }
+    /// loom or shuttle (the checkers a concurrency mutation must be caught by).
+    pub fn is_model_checker(self) -> bool {
+        matches!(
+            self,
+            Checker::Loom | Checker::ShuttleRandom | Checker::ShuttlePct
+        )
     }
     /// Every checker available in this build.
     pub fn all() -> Vec<Checker> {
@@ -106,33 +117,125 @@ impl Default for MatrixBudget {
 pub struct Detection {
     /// Found within the budget?
     pub caught: bool,
-    /// Effort up to the first failure (or the whole budget when not caught).
+    /// Effort up to and including the first failure, counted within the scenario and era
+    /// that found it (loom, shuttle; see [`Detection::scenario`]) or over the runs, rows or
+    /// boots tried (the other checkers). When not caught: the whole budget spent.
     pub effort: usize,
+    /// Effort over everything tried up to and including the first failure: for loom and
+    /// shuttle, the executions of every scenario and era tried before the one that found
+    /// it plus [`Detection::effort`]. Equal to `effort` for the other checkers and when not
+    /// caught.
+    pub effort_total: usize,
     /// Unit of `effort`.
     pub unit: &'static str,
+    /// The scenario that found it (loom and shuttle cells that caught it; `None` otherwise).
+    pub scenario: Option<&'static str>,
+    /// The era of that scenario run.
+    pub era: Option<Era>,
     /// Wall time (reporting only).
     pub seconds: f64,
-    /// Where it was found (scenario / run) and the first line of the failure.
+    /// Where it was found (scenario and era / run / row) and the first line of the failure.
     pub detail: String,
 }
 
 impl Detection {
+    /// Found by a checker whose runs are not scenarios (`effort` runs, rows or boots).
     fn found(effort: usize, unit: &'static str, start: Instant, detail: String) -> Self {
         Detection {
             caught: true,
             effort,
+            effort_total: effort,
             unit,
+            scenario: None,
+            era: None,
             seconds: start.elapsed().as_secs_f64(),
             detail,
+        }
+    }
+    /// Found by scenario `scenario` in era `era` at its execution `effort`, after
+    /// `effort_total` executions counting the scenarios tried before it.
+    fn found_in(
+        scenario: &'static str,
+        era: Era,
+        effort: usize,
+        effort_total: usize,
+        start: Instant,
+        message: &str,
+    ) -> Self {
+        Detection {
+            caught: true,
+            effort,
+            effort_total,
+            unit: "executions",
+            scenario: Some(scenario),
+            era: Some(era),
+            seconds: start.elapsed().as_secs_f64(),
+            detail: format!("{scenario} era {era}: {}", first_line(message)),
         }
     }
     fn missed(effort: usize, unit: &'static str, start: Instant) -> Self {
         Detection {
             caught: false,
             effort,
+            effort_total: effort,
             unit,
+            scenario: None,
+            era: None,
             seconds: start.elapsed().as_secs_f64(),
             detail: String::new(),
+        }
+    }
+
+    /// The scenario and era that found it, e.g. `cross-cpu-kfree era A`.
+    pub fn place(&self) -> Option<String> {
+        match (self.scenario, self.era) {
+            (Some(s), Some(e)) => Some(format!("{s} era {e}")),
+            _ => None,
+        }
+    }
+
+    /// The cell of the text table: `yes @N` (N = [`Detection::effort`]), `-` (not caught)
+    /// or `n/a` (the checker did not run).
+    pub fn text_cell(&self) -> String {
+        if self.caught {
+            format!("yes @{}", self.effort)
+        } else if self.effort == 0 {
+            "n/a".to_string()
+        } else {
+            "-".to_string()
+        }
+    }
+
+    /// Where the text report says the cell was found: `cross-cpu-kfree era A, execution 1
+    /// (100001 executions counting the scenarios tried before it)`, or `after 1 op
+    /// sequences` for a checker without scenarios. `None` when not caught.
+    pub fn text_place(&self) -> Option<String> {
+        if !self.caught {
+            return None;
+        }
+        Some(match self.place() {
+            Some(place) if self.effort_total > self.effort => format!(
+                "{place}, execution {} ({} {} counting the scenarios tried before it)",
+                self.effort, self.effort_total, self.unit
+            ),
+            Some(place) => format!(
+                "{place}, execution {} (the first scenario tried)",
+                self.effort
+            ),
+            None => format!("after {} {}", self.effort, self.unit),
+        })
+    }
+
+    /// The cell of the Markdown table: `**1** in cross-cpu-kfree A` (loom, shuttle:
+    /// executions of that scenario and era), `**8** op sequences` (the other checkers), or
+    /// `–` (not caught).
+    pub fn markdown_cell(&self) -> String {
+        if !self.caught {
+            return "–".to_string();
+        }
+        match (self.scenario, self.era) {
+            (Some(s), Some(e)) => format!("**{}** in {s} {e}", self.effort),
+            _ => format!("**{}** {}", self.effort, self.unit),
         }
     }
 }
@@ -153,14 +256,54 @@ impl MatrixRow {
     }
     /// Caught by loom or shuttle?
     pub fn caught_by_model_checker(&self) -> bool {
-        self.cells.iter().any(|(c, d)| {
-            d.caught
-                && matches!(
-                    c,
-                    Checker::Loom | Checker::ShuttleRandom | Checker::ShuttlePct
-                )
-        })
+        self.cells
+            .iter()
+            .any(|(c, d)| d.caught && c.is_model_checker())
     }
+}
+
+/// The verdict line of a matrix: how many mutations at least one checker caught, and which
+/// concurrency mutations ([`CONCURRENCY_MUTATIONS`]) no model checker caught. It names the
+/// model checkers the rows were measured with, and says when loom is not among them (loom
+/// is only built in with the `loom` feature), so "none" is never claimed for a checker
+/// that did not run.
+pub fn summary(rows: &[MatrixRow]) -> String {
+    let measured: Vec<Checker> = [Checker::Loom, Checker::ShuttleRandom, Checker::ShuttlePct]
+        .into_iter()
+        .filter(|c| rows.iter().any(|r| r.cells.iter().any(|(x, _)| x == c)))
+        .collect();
+    let mut built: String = measured
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !measured.contains(&Checker::Loom) {
+        if !built.is_empty() {
+            built.push_str("; ");
+        }
+        built.push_str("loom is not built in, build with --features loom");
+    }
+    let concurrency: Vec<&MatrixRow> = rows
+        .iter()
+        .filter(|r| CONCURRENCY_MUTATIONS.iter().any(|m| m.name() == r.mutation))
+        .collect();
+    let missed: Vec<&str> = concurrency
+        .iter()
+        .filter(|r| !r.caught_by_model_checker())
+        .map(|r| r.mutation)
+        .collect();
+    let verdict = if concurrency.is_empty() {
+        "none measured".to_string()
+    } else if missed.is_empty() {
+        "none".to_string()
+    } else {
+        missed.join(", ")
+    };
+    format!(
+        "{}/{} mutations caught by at least one checker; concurrency mutations missed by every model checker ({built}): {verdict}",
+        rows.iter().filter(|r| r.caught()).count(),
+        rows.len(),
+    )
 }
 
 /// The concurrency mutations: each must be caught by loom or shuttle.
@@ -183,32 +326,51 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").chars().take(120).collect()
 }
 
+/// The parameters of the shuttle columns' campaign of scenario `id` in `era`.
+fn shuttle_params(id: ScenarioId, era: Era, m: MutationSet) -> Params {
+    let mut p = Params::small(era);
+    p.mutations = m.union(MutationSet::shipped_fixes(era));
+    p.ops = 2;
+    p.trace_capacity = 128;
+    if id == ScenarioId::Mixed {
+        p.cpus = 4;
+        p.ops = 4;
+    }
+    p
+}
+
+/// The scheduler seed of every matrix campaign.
+const SHUTTLE_SEED: u64 = 11;
+
 fn shuttle(m: MutationSet, kind: SchedulerKind, b: &MatrixBudget) -> Detection {
     let start = Instant::now();
     let mut effort = 0;
     for s in SCENARIOS {
         for era in [Era::A, Era::B] {
-            let mut p = Params::small(era);
-            p.mutations = m.union(MutationSet::shipped_fixes(era));
-            p.ops = 2;
-            p.trace_capacity = 128;
-            if s.id == ScenarioId::Mixed {
-                p.cpus = 4;
-                p.ops = 4;
-            }
-            let r = campaign(s.id, &p, kind, 11, Budget::Iterations(b.shuttle_iterations));
+            let p = shuttle_params(s.id, era, m);
+            let r = campaign(
+                s.id,
+                &p,
+                kind,
+                SHUTTLE_SEED,
+                Budget::Iterations(b.shuttle_iterations),
+            );
             effort += r.iterations;
             if let Some(f) = r.failure {
-                return Detection::found(
-                    effort,
-                    "executions",
-                    start,
-                    format!("{} era {era}: {}", s.name, first_line(&f.message)),
-                );
+                return Detection::found_in(s.name, era, r.iterations, effort, start, &f.message);
             }
         }
     }
     Detection::missed(effort, "executions", start)
+}
+
+/// The parameters of the loom column's exploration in `era`.
+#[cfg(feature = "loom")]
+fn loom_params(era: Era, m: MutationSet) -> Params {
+    let mut p = Params::small(era);
+    p.mutations = m.union(MutationSet::shipped_fixes(era));
+    p.ops = 2;
+    p
 }
 
 #[cfg(feature = "loom")]
@@ -217,18 +379,11 @@ fn loom(m: MutationSet) -> Detection {
     let mut effort = 0;
     for s in SCENARIOS.iter().filter(|s| s.loom) {
         for era in [Era::A, Era::B] {
-            let mut p = Params::small(era);
-            p.mutations = m.union(MutationSet::shipped_fixes(era));
-            p.ops = 2;
+            let p = loom_params(era, m);
             let r = crate::loom_driver::explore(s.id, &p);
             effort += r.executions;
             if let Some(f) = r.failure {
-                return Detection::found(
-                    effort,
-                    "executions",
-                    start,
-                    format!("{} era {era}: {}", s.name, first_line(&f)),
-                );
+                return Detection::found_in(s.name, era, r.executions, effort, start, &f);
             }
         }
     }
@@ -247,7 +402,11 @@ fn bytes(seed: u64, n: usize) -> Vec<u8> {
 
 /// One reference run: op sequence `seed` on a tiny machine, optionally with faults.
 pub fn reference_run(seed: u64, ops: usize, m: MutationSet) -> Result<(), String> {
-    let era = if seed % 2 == 0 { Era::A } else { Era::B };
+    let era = if seed.is_multiple_of(2) {
+        Era::A
+    } else {
+        Era::B
+    };
     let mut profile = ArchProfile::tiny();
     profile.cpus = 2 + (seed % 3) as usize;
     if seed % 4 == 3 {
@@ -256,7 +415,7 @@ pub fn reference_run(seed: u64, ops: usize, m: MutationSet) -> Result<(), String
     let mut cfg = MachineConfig::new(profile, era);
     cfg.trace_capacity = 0;
     cfg.mutations = m;
-    if seed % 3 == 0 {
+    if seed.is_multiple_of(3) {
         cfg.faults = FaultInjection {
             fail_probability_ppm: 150_000,
             seed,
@@ -347,7 +506,7 @@ pub fn geometry_invariants(p: &ArchProfile, g: &slab_model::CacheGeometry) -> Re
             g.num, g.size, mgmt, g.colour, g.colour_off, slab
         ));
     }
-    if g.size % g.align.max(1) != 0 {
+    if !g.size.is_multiple_of(g.align.max(1)) {
         return Err(format!(
             "stride {} not a multiple of align {}",
             g.size, g.align
@@ -574,7 +733,10 @@ fn detect_in(m: Option<Mutation>, c: Checker, b: &MatrixBudget) -> Detection {
         Checker::Loom => Detection {
             caught: false,
             effort: 0,
+            effort_total: 0,
             unit: "-",
+            scenario: None,
+            era: None,
             seconds: 0.0,
             detail: "build with --features loom".into(),
         },
@@ -651,7 +813,7 @@ pub fn shipped(b: &MatrixBudget) -> Vec<ShippedRow> {
                             s.id,
                             &p,
                             SchedulerKind::Pct(3),
-                            11,
+                            SHUTTLE_SEED,
                             Budget::Iterations(b.shuttle_iterations),
                         );
                         (r.iterations, r.failure.map(|f| f.message))
@@ -659,12 +821,7 @@ pub fn shipped(b: &MatrixBudget) -> Vec<ShippedRow> {
                 };
                 effort += n;
                 if let Some(f) = failure {
-                    return Detection::found(
-                        effort,
-                        "executions",
-                        start,
-                        format!("{} era {}: {}", s.name, bug.era, first_line(&f)),
-                    );
+                    return Detection::found_in(s.name, bug.era, n, effort, start, &f);
                 }
             }
             Detection::missed(effort, "executions", start)
@@ -684,4 +841,179 @@ pub fn shipped(b: &MatrixBudget) -> Vec<ShippedRow> {
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reruns, campaign by campaign, what a shuttle cell claims: every scenario and era
+    /// before the one it names passes the whole budget, and that one fails at the
+    /// execution the cell reports.
+    fn check_shuttle_cell(m: Mutation, kind: SchedulerKind, b: &MatrixBudget, d: &Detection) {
+        let set = MutationSet::only(m);
+        let name = d
+            .scenario
+            .expect("a caught shuttle cell names its scenario");
+        let era = d.era.expect("and its era");
+        let mut before = 0;
+        'outer: for s in SCENARIOS {
+            for e in [Era::A, Era::B] {
+                let r = campaign(
+                    s.id,
+                    &shuttle_params(s.id, e, set),
+                    kind,
+                    SHUTTLE_SEED,
+                    Budget::Iterations(b.shuttle_iterations),
+                );
+                if s.name == name && e == era {
+                    assert!(
+                        r.failure.is_some(),
+                        "{name} era {era} does not fail on its own"
+                    );
+                    assert_eq!(
+                        d.effort, r.iterations,
+                        "effort counts the executions of {name} era {era} alone"
+                    );
+                    assert_eq!(d.effort_total, before + r.iterations);
+                    break 'outer;
+                }
+                assert!(
+                    r.failure.is_none(),
+                    "{} era {e}, tried before {name}, fails too",
+                    s.name
+                );
+                before += r.iterations;
+            }
+        }
+        assert!(
+            before >= 2 * b.shuttle_iterations,
+            "precondition: {m} is found after at least one whole scenario ({before} executions before {name})"
+        );
+    }
+
+    #[test]
+    fn a_cell_found_in_a_later_scenario_counts_executions_within_that_scenario() {
+        let b = MatrixBudget {
+            shuttle_iterations: 200,
+            ..MatrixBudget::default()
+        };
+        // Before this matrix counted per scenario the cell read `@(earlier scenarios x
+        // budget + 1)`: `kmalloc-class-too-small` is first exposed by `cross-cpu-kfree`,
+        // far down the catalogue.
+        let m = Mutation::KmallocClassTooSmall;
+        for kind in [SchedulerKind::Random, SchedulerKind::Pct(3)] {
+            let d = detect(
+                m,
+                if kind == SchedulerKind::Random {
+                    Checker::ShuttleRandom
+                } else {
+                    Checker::ShuttlePct
+                },
+                &b,
+            );
+            assert!(d.caught, "{m} not caught by {kind}");
+            check_shuttle_cell(m, kind, &b, &d);
+            let name = d.scenario.unwrap();
+            let era = d.era.unwrap();
+            assert_eq!(d.text_cell(), format!("yes @{}", d.effort));
+            assert_eq!(
+                d.markdown_cell(),
+                format!("**{}** in {name} {era}", d.effort)
+            );
+            assert_eq!(
+                d.text_place().unwrap(),
+                format!(
+                    "{name} era {era}, execution {} ({} executions counting the scenarios tried before it)",
+                    d.effort, d.effort_total
+                )
+            );
+            assert!(d.detail.starts_with(&format!("{name} era {era}: ")));
+        }
+    }
+
+    #[cfg(feature = "loom")]
+    #[test]
+    fn a_loom_cell_counts_executions_within_its_scenario() {
+        let m = Mutation::StaleAcAfterGrow;
+        let d = detect(m, Checker::Loom, &MatrixBudget::default());
+        assert!(d.caught);
+        let name = d.scenario.unwrap();
+        let era = d.era.unwrap();
+        let set = MutationSet::only(m);
+        let mut before = 0;
+        'outer: for s in SCENARIOS.iter().filter(|s| s.loom) {
+            for e in [Era::A, Era::B] {
+                let r = crate::loom_driver::explore(s.id, &loom_params(e, set));
+                if s.name == name && e == era {
+                    assert!(r.failure.is_some());
+                    assert_eq!(d.effort, r.executions);
+                    assert_eq!(d.effort_total, before + r.executions);
+                    break 'outer;
+                }
+                assert!(r.failure.is_none(), "{} era {e} fails too", s.name);
+                before += r.executions;
+            }
+        }
+        assert!(
+            before > 0,
+            "precondition: {m} is found after the first loom run"
+        );
+    }
+
+    fn cell(caught: bool, c: Checker) -> (Checker, Detection) {
+        let start = Instant::now();
+        let d = if caught {
+            Detection::found_in("two-cpus-refill", Era::A, 3, 3, start, "boom")
+        } else {
+            Detection::missed(10, "executions", start)
+        };
+        (c, d)
+    }
+
+    fn row(m: Mutation, cells: Vec<(Checker, Detection)>) -> MatrixRow {
+        MatrixRow {
+            mutation: m.name(),
+            cells,
+        }
+    }
+
+    #[test]
+    fn the_summary_names_the_model_checkers_it_measured() {
+        let m = CONCURRENCY_MUTATIONS[0];
+        let shuttle_only = vec![row(
+            m,
+            vec![
+                cell(true, Checker::ShuttleRandom),
+                cell(false, Checker::ShuttlePct),
+                cell(false, Checker::Reference),
+            ],
+        )];
+        assert_eq!(
+            summary(&shuttle_only),
+            "1/1 mutations caught by at least one checker; concurrency mutations missed by every model checker (shuttle-random, shuttle-pct3; loom is not built in, build with --features loom): none"
+        );
+        let with_loom = vec![row(
+            m,
+            vec![
+                cell(false, Checker::Loom),
+                cell(false, Checker::ShuttleRandom),
+                cell(false, Checker::ShuttlePct),
+                cell(true, Checker::Reference),
+            ],
+        )];
+        assert_eq!(
+            summary(&with_loom),
+            format!("1/1 mutations caught by at least one checker; concurrency mutations missed by every model checker (loom, shuttle-random, shuttle-pct3): {m}")
+        );
+        // This build's own checkers.
+        let built = vec![row(
+            m,
+            Checker::all().into_iter().map(|c| cell(true, c)).collect(),
+        )];
+        assert_eq!(
+            summary(&built).contains("loom is not built in"),
+            !cfg!(feature = "loom")
+        );
+    }
 }
