@@ -557,7 +557,11 @@ fn failure_trace<P: Platform>(m: &Machine<P>, msg: &str, at: FailedIn) -> Failur
         })
         .collect();
     let failing = match at {
-        FailedIn::Thread => t.last_of_thread(P::thread_tag()),
+        // After a backend's own failure (loom's deadlock report) the thread may no longer
+        // be able to name itself: then the failure has no lane of its own.
+        FailedIn::Thread => catch_unwind(P::thread_tag)
+            .ok()
+            .and_then(|tag| t.last_of_thread(tag)),
         FailedIn::Audit => None,
     };
     let (lane, cpu, context) = match failing {
@@ -576,14 +580,20 @@ fn failure_trace<P: Platform>(m: &Machine<P>, msg: &str, at: FailedIn) -> Failur
             (lane, cpu, t.context_name(ctx))
         }
         None => {
+            // The final audit, or a failure the backend itself reported (a deadlock)
+            // in a thread that can no longer be named.
+            let name = match at {
+                FailedIn::Audit => AUDIT_LANE,
+                FailedIn::Thread => "model checker",
+            };
             lanes.push(Lane {
-                name: AUDIT_LANE.into(),
+                name: name.into(),
                 setup: false,
             });
             (
                 lanes.len() - 1,
                 slab_model::trace::NO_CPU as u16,
-                AUDIT_LANE.to_string(),
+                name.to_string(),
             )
         }
     };
