@@ -100,7 +100,7 @@ fn print_counterexample(
     );
     std::fs::write(
         html,
-        counterexample_page(&title, &f.message, &f.token, &trace),
+        counterexample_page(&slab_verify::html::Page::of_campaign(&title, r, f, &trace)),
     )
     .map_err(|e| format!("cannot write {}: {e}", html.display()))?;
     if text {
