@@ -546,16 +546,30 @@ fn failure_trace<P: Platform>(m: &Machine<P>, msg: &str, at: FailedIn) -> Failur
             failing: false,
         })
         .collect();
-    let mut lanes: Vec<Lane> = lane_ids
+    let names: Vec<String> = lane_ids.iter().map(|&l| t.context_name(l)).collect();
+    // The single-threaded setup: the `setup*` contexts, and any other lane (the
+    // machine-level `kmem_cache_create` of the scenario's caches) whose rows all come
+    // before the first row of every lane that is not setup.
+    let first = |i: usize| rows.iter().position(|r| r.lane == i).unwrap_or(usize::MAX);
+    let last = |i: usize| rows.iter().rposition(|r| r.lane == i).unwrap_or(0);
+    let named: Vec<bool> = names.iter().map(|n| n.starts_with("setup")).collect();
+    let mut lanes: Vec<Lane> = names
         .iter()
-        .map(|&l| {
-            let name = t.context_name(l);
-            Lane {
-                setup: name.starts_with("setup"),
-                name,
-            }
+        .enumerate()
+        .map(|(i, name)| Lane {
+            setup: named[i]
+                || (0..names.len())
+                    .filter(|&j| j != i && !named[j])
+                    .all(|j| last(i) < first(j)),
+            name: name.clone(),
         })
         .collect();
+    if lanes.iter().all(|l| l.setup) {
+        // Nothing ran concurrently in the rows shown: nothing to fold away.
+        for (l, &n) in lanes.iter_mut().zip(&named) {
+            l.setup = n;
+        }
+    }
     let failing = match at {
         // After a backend's own failure (loom's deadlock report) the thread may no longer
         // be able to name itself: then the failure has no lane of its own.
