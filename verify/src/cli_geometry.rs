@@ -15,6 +15,21 @@ use slab_model::{ArchProfile, Era, Mutation, MutationSet, SlabFlags};
 use slab_verify::golden::{check_text, SlabinfoColumns};
 use std::process::ExitCode;
 
+/// The `SLAB_*` flags by name (2.6.24 `include/linux/slab.h` values).
+const FLAG_NAMES: &[(&str, SlabFlags)] = &[
+    ("DEBUG_FREE", SlabFlags::DEBUG_FREE),
+    ("RED_ZONE", SlabFlags::RED_ZONE),
+    ("POISON", SlabFlags::POISON),
+    ("HWCACHE_ALIGN", SlabFlags::HWCACHE_ALIGN),
+    ("CACHE_DMA", SlabFlags::CACHE_DMA),
+    ("STORE_USER", SlabFlags::STORE_USER),
+    ("RECLAIM_ACCOUNT", SlabFlags::RECLAIM_ACCOUNT),
+    ("PANIC", SlabFlags::PANIC),
+    ("DESTROY_BY_RCU", SlabFlags::DESTROY_BY_RCU),
+    ("MEM_SPREAD", SlabFlags::MEM_SPREAD),
+    ("NOLEAKTRACE", SlabFlags::NOLEAKTRACE),
+];
+
 /// Arguments of `slab-verify geometry`.
 #[derive(Args, Debug)]
 pub struct GeometryArgs {
@@ -126,24 +141,11 @@ fn parse_u64(s: &str) -> Result<u64, String> {
 
 /// Parses `HWCACHE_ALIGN|0x20000|slab_reclaim_account`.
 pub fn parse_flags(s: &str) -> Result<SlabFlags, String> {
-    const NAMES: &[(&str, SlabFlags)] = &[
-        ("DEBUG_FREE", SlabFlags::DEBUG_FREE),
-        ("RED_ZONE", SlabFlags::RED_ZONE),
-        ("POISON", SlabFlags::POISON),
-        ("HWCACHE_ALIGN", SlabFlags::HWCACHE_ALIGN),
-        ("CACHE_DMA", SlabFlags::CACHE_DMA),
-        ("STORE_USER", SlabFlags::STORE_USER),
-        ("RECLAIM_ACCOUNT", SlabFlags::RECLAIM_ACCOUNT),
-        ("PANIC", SlabFlags::PANIC),
-        ("DESTROY_BY_RCU", SlabFlags::DESTROY_BY_RCU),
-        ("MEM_SPREAD", SlabFlags::MEM_SPREAD),
-        ("NOLEAKTRACE", SlabFlags::NOLEAKTRACE),
-    ];
     let mut flags = SlabFlags::default();
     for part in s.split(['|', ',']).map(str::trim).filter(|p| !p.is_empty()) {
         let up = part.to_ascii_uppercase().replace('-', "_");
         let key = up.strip_prefix("SLAB_").unwrap_or(&up);
-        if let Some((_, f)) = NAMES.iter().find(|(n, _)| *n == key) {
+        if let Some((_, f)) = FLAG_NAMES.iter().find(|(n, _)| *n == key) {
             flags = flags | *f;
         } else {
             let bits = parse_u64(part).map_err(|_| format!("unknown flag `{part}`"))?;
@@ -155,36 +157,192 @@ pub fn parse_flags(s: &str) -> Result<SlabFlags, String> {
     Ok(flags)
 }
 
-/// What `--json` prints.
+/// `SLAB_*` flags in JSON: the value as hex and the names of its bits.
+#[derive(Serialize)]
+struct FlagsRow {
+    value: String,
+    /// `SLAB_HWCACHE_ALIGN`, ..., `CFLGS_OFF_SLAB`; bits without a name are only in `value`.
+    names: Vec<String>,
+}
+
+impl From<SlabFlags> for FlagsRow {
+    fn from(f: SlabFlags) -> Self {
+        let mut names: Vec<String> = FLAG_NAMES
+            .iter()
+            .filter(|(_, b)| f.contains(*b))
+            .map(|(n, _)| format!("SLAB_{n}"))
+            .collect();
+        if f.contains(SlabFlags::CFLGS_OFF_SLAB) {
+            names.push("CFLGS_OFF_SLAB".to_string());
+        }
+        FlagsRow {
+            value: format!("{:#x}", f.0),
+            names,
+        }
+    }
+}
+
+/// Where the slab management data lives.
+#[derive(Serialize)]
+struct DescriptorRow {
+    /// `on-slab`, `off-slab` (from a general cache) or `off-slab-self` (from the cache
+    /// itself: only with the `offslab-self-descriptor` mutation).
+    placement: &'static str,
+    /// The general cache's object size, for `off-slab`.
+    general_cache_size: Option<usize>,
+}
+
+/// `CacheGeometry` in the schema's words.
+#[derive(Serialize)]
+struct GeometryRow {
+    object_size: usize,
+    size: usize,
+    align: usize,
+    flags: FlagsRow,
+    num: usize,
+    gfporder: u32,
+    left_over: usize,
+    colour_off: usize,
+    colour: usize,
+    mgmt_size: usize,
+    descriptor: DescriptorRow,
+    obj_offset: usize,
+    reciprocal_size: u32,
+    tunables: slab_model::geometry::Tunables,
+}
+
+impl From<&CacheGeometry> for GeometryRow {
+    fn from(g: &CacheGeometry) -> Self {
+        use slab_model::geometry::DescriptorSource;
+        // No `..`: a new geometry field must be added here (and to the schema).
+        let CacheGeometry {
+            era: _,
+            object_size,
+            size,
+            align,
+            flags,
+            num,
+            gfporder,
+            left_over,
+            colour_off,
+            colour,
+            mgmt_size,
+            descriptor,
+            obj_offset,
+            reciprocal_size,
+            tunables,
+        } = *g;
+        GeometryRow {
+            object_size,
+            size,
+            align,
+            flags: flags.into(),
+            num,
+            gfporder,
+            left_over,
+            colour_off,
+            colour,
+            mgmt_size,
+            descriptor: match descriptor {
+                DescriptorSource::OnSlab => DescriptorRow {
+                    placement: "on-slab",
+                    general_cache_size: None,
+                },
+                DescriptorSource::General(c) => DescriptorRow {
+                    placement: "off-slab",
+                    general_cache_size: Some(c),
+                },
+                DescriptorSource::SelfCache => DescriptorRow {
+                    placement: "off-slab-self",
+                    general_cache_size: None,
+                },
+            },
+            obj_offset,
+            reciprocal_size,
+            tunables,
+        }
+    }
+}
+
+/// What `kmem_cache_create` was asked for.
+#[derive(Serialize)]
+struct CreateArgsRow {
+    size: usize,
+    align: usize,
+    flags: FlagsRow,
+    ctor: bool,
+    /// The kmalloc class's cache as `kmem_cache_init` creates it (`--kmalloc`).
+    kmalloc: bool,
+    /// Its DMA twin (`--dma`).
+    dma: bool,
+    /// `slab_early_init` at creation.
+    slab_early_init: bool,
+    /// Object sizes of the general caches that existed (descriptor candidates).
+    general_caches: Vec<usize>,
+    self_class: Option<usize>,
+}
+
+/// `geometry --json`: one cache.
 #[derive(Serialize)]
 struct Report<'a> {
+    /// `cache`.
+    mode: &'static str,
     name: &'a str,
     era: Era,
+    preset: &'a str,
+    profile: crate::json::ProfileRow,
+    mutations: Vec<&'static str>,
+    args: CreateArgsRow,
     slabinfo: SlabinfoColumns,
-    gfporder: u32,
-    colour: usize,
-    colour_off: usize,
-    left_over: usize,
     off_slab: bool,
-    geometry: &'a CacheGeometry,
+    geometry: GeometryRow,
+}
+
+/// `geometry --check FILE --json`: one row of the golden file.
+#[derive(Serialize)]
+struct GoldenRowOut {
+    line: usize,
+    dataset: String,
+    kernel: String,
+    era: Era,
+    cache: String,
+    ok: bool,
+    expected: SlabinfoColumns,
+    /// What the model computed; null when it refused (see `error`).
+    computed: Option<SlabinfoColumns>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct GoldenSummary {
+    rows: usize,
+    matching: usize,
+    passed: bool,
+}
+
+/// `geometry --check FILE --json`.
+#[derive(Serialize)]
+struct GoldenReport {
+    /// `golden-check`.
+    mode: &'static str,
+    file: String,
+    rows: Vec<GoldenRowOut>,
+    summary: GoldenSummary,
 }
 
 /// Runs the subcommand; returns the exit code.
 pub fn run(a: &GeometryArgs) -> ExitCode {
     let result = match &a.check {
-        Some(path) => check_file(path),
+        Some(path) => check_file(path, a.json),
         None => one_cache(a),
     };
     match result {
         Ok(code) => code,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            ExitCode::from(2)
-        }
+        Err(msg) => crate::exit::usage(&msg),
     }
 }
 
-fn check_file(path: &std::path::Path) -> Result<ExitCode, String> {
+fn check_file(path: &std::path::Path, json: bool) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let results = check_text(&text).map_err(|e| e.to_string())?;
@@ -195,10 +353,40 @@ fn check_file(path: &std::path::Path) -> Result<ExitCode, String> {
         ));
     }
     let good = results.iter().filter(|r| r.ok()).count();
-    for r in &results {
-        println!("{r}");
+    if json {
+        let rows: Vec<GoldenRowOut> = results
+            .iter()
+            .map(|r| GoldenRowOut {
+                line: r.row.line,
+                dataset: r.row.dataset.clone(),
+                kernel: r.row.kernel.clone(),
+                era: r.row.era,
+                cache: r.row.cache.clone(),
+                ok: r.ok(),
+                expected: r.row.expected,
+                computed: r.computed.as_ref().ok().copied(),
+                error: r.computed.as_ref().err().map(|e| e.to_string()),
+            })
+            .collect();
+        crate::json::print(
+            "geometry",
+            &GoldenReport {
+                mode: "golden-check",
+                file: path.display().to_string(),
+                summary: GoldenSummary {
+                    rows: rows.len(),
+                    matching: good,
+                    passed: good == rows.len(),
+                },
+                rows,
+            },
+        );
+    } else {
+        for r in &results {
+            println!("{r}");
+        }
+        println!("{good}/{} rows match", results.len());
     }
-    println!("{good}/{} rows match", results.len());
     Ok(if good == results.len() {
         ExitCode::SUCCESS
     } else {
@@ -324,21 +512,29 @@ fn one_cache(a: &GeometryArgs) -> Result<ExitCode, String> {
     }
     let g = calculate_geometry(&profile, era, &args, &ctx).map_err(err)?;
     let report = Report {
+        mode: "cache",
         name: &args.name,
         era,
+        preset: &a.preset,
+        profile: (&profile).into(),
+        mutations: crate::json::switch_names(mutations),
+        args: CreateArgsRow {
+            size: args.size,
+            align: args.align,
+            flags: args.flags.into(),
+            ctor: args.ctor,
+            kmalloc: a.kmalloc,
+            dma: a.dma,
+            slab_early_init: ctx.slab_early_init,
+            general_caches: ctx.general_caches.iter().map(|c| c.size).collect(),
+            self_class: ctx.self_class,
+        },
         slabinfo: SlabinfoColumns::of(&g),
-        gfporder: g.gfporder,
-        colour: g.colour,
-        colour_off: g.colour_off,
-        left_over: g.left_over,
         off_slab: g.off_slab(),
-        geometry: &g,
+        geometry: (&g).into(),
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
+        crate::json::print("geometry", &report);
     } else {
         let s = &report.slabinfo;
         println!("cache         {} (era {era})", report.name);

@@ -3,9 +3,12 @@
 use crate::cli_verify::parse_mutation;
 use crate::exit;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
-use slab_model::Mutation;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::Serialize;
+use slab_model::{Era, Mutation};
+use slab_verify::matrix::{Checker, Detection, MatrixBudget, MatrixRow, ShippedRow};
 use std::process::ExitCode;
+use std::sync::mpsc;
 
 /// `mutations`.
 #[derive(Args, Debug)]
@@ -20,7 +23,7 @@ pub struct MutationsArgs {
     #[arg(long, default_value_t = 4_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub geometry_cases: usize,
     /// Only these mutations (repeatable).
-    #[arg(long = "mutation", value_parser = parse_mutation)]
+    #[arg(long = "mutation", value_name = "NAME", value_parser = parse_mutation)]
     pub only: Vec<Mutation>,
     /// Print JSON.
     #[arg(long)]
@@ -32,9 +35,7 @@ pub struct MutationsArgs {
 
 /// `mutations`: the detection matrix.
 pub fn mutations(a: &MutationsArgs) -> ExitCode {
-    use slab_verify::matrix::{
-        detect, summary, Checker, MatrixBudget, MatrixRow, CONCURRENCY_MUTATIONS,
-    };
+    use slab_verify::matrix::{summary, CONCURRENCY_MUTATIONS};
     let b = MatrixBudget {
         shuttle_iterations: a.shuttle_iterations,
         reference_runs: a.reference_runs,
@@ -52,37 +53,7 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
         ));
     }
     let checkers = Checker::all();
-    let bar = ProgressBar::new((list.len() * checkers.len()) as u64);
-    if a.json {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template("mutations [{bar:40}] {pos}/{len} cells {msg}")
-            .expect("template")
-            .progress_chars("=> "),
-    );
-    let rows: Vec<MatrixRow> = list
-        .iter()
-        .map(|&m| MatrixRow {
-            mutation: m.name(),
-            cells: checkers
-                .iter()
-                .map(|&c| {
-                    bar.set_message(format!("{m} x {}", c.name()));
-                    let d = detect(m, c, &b);
-                    bar.inc(1);
-                    (c, d)
-                })
-                .collect(),
-        })
-        .collect();
-    let shipped = if a.only.is_empty() {
-        bar.set_message("shipped bugs");
-        slab_verify::matrix::shipped(&b)
-    } else {
-        Vec::new()
-    };
-    bar.finish_and_clear();
+    let (rows, shipped, interrupted) = measure(&list, &checkers, &b, a.only.is_empty(), a.json);
     let shipped_bad: Vec<String> = shipped
         .iter()
         .filter(|r| !r.faithful.caught || r.fixed.caught)
@@ -102,13 +73,60 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
         .map(|r| r.mutation)
         .collect();
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"budget": b, "rows": rows, "shipped": shipped})
-            )
-            .expect("serialisable")
-        );
+        let payload = MutationsPayload {
+            budget: BudgetRow {
+                shuttle_executions: b.shuttle_iterations,
+                reference_runs: b.reference_runs,
+                reference_ops: b.reference_ops,
+                geometry_cases: b.geometry_cases,
+            },
+            checkers: checkers.iter().map(|c| c.name()).collect(),
+            interrupted,
+            rows: rows
+                .iter()
+                .map(|r| RowOut {
+                    mutation: r.mutation,
+                    caught: r.caught(),
+                    caught_by_model_checker: r.caught_by_model_checker(),
+                    concurrency: CONCURRENCY_MUTATIONS.iter().any(|m| m.name() == r.mutation),
+                    first_caught_by: r
+                        .cells
+                        .iter()
+                        .find(|(_, d)| d.caught)
+                        .map(|(c, _)| c.name()),
+                    cells: r
+                        .cells
+                        .iter()
+                        .map(|(c, d)| CellOut {
+                            checker: c.name(),
+                            detection: d,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            shipped: shipped
+                .iter()
+                .map(|r| ShippedOut {
+                    switch: r.switch,
+                    era: r.era,
+                    checker: r.checker.name(),
+                    faithful: &r.faithful,
+                    fixed: &r.fixed,
+                })
+                .collect(),
+            summary: SummaryOut {
+                mutations: rows.len(),
+                caught: rows.len() - missed.len(),
+                missed: missed.clone(),
+                concurrency_missed: conc_missed.clone(),
+                shipped_bad: shipped_bad.clone(),
+                passed: !interrupted
+                    && missed.is_empty()
+                    && conc_missed.is_empty()
+                    && shipped_bad.is_empty(),
+            },
+        };
+        crate::json::print("mutations", &payload);
     } else if a.markdown {
         print!("| mutation |");
         for c in &checkers {
@@ -187,10 +205,22 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
         }
         for r in &shipped {
             let faithful = if r.faithful.caught {
-                format!(
-                    "found after {} executions: {}",
-                    r.faithful.effort, r.faithful.detail
-                )
+                let d = &r.faithful;
+                match d.place() {
+                    Some(place) => format!(
+                        "found at execution {} of {place}{}: {}",
+                        d.effort,
+                        if d.effort_total > d.effort {
+                            format!(" ({} executions in all)", d.effort_total)
+                        } else {
+                            String::new()
+                        },
+                        d.detail
+                            .strip_prefix(&format!("{place}: "))
+                            .unwrap_or(&d.detail)
+                    ),
+                    None => format!("found after {} executions: {}", d.effort, d.detail),
+                }
             } else {
                 format!("NOT FOUND in {} executions", r.faithful.effort)
             };
@@ -218,9 +248,194 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
             }
         }
     }
-    if missed.is_empty() && conc_missed.is_empty() && shipped_bad.is_empty() {
+    if interrupted {
+        if !a.json {
+            println!(
+                "\nINTERRUPTED (SIGINT): {} of {} mutations measured; the report above covers only those{}.",
+                rows.len(),
+                list.len(),
+                if a.only.is_empty() { ", without the shipped-bugs table" } else { "" }
+            );
+        }
+        ExitCode::from(exit::INTERRUPTED)
+    } else if missed.is_empty() && conc_missed.is_empty() && shipped_bad.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// What the measuring thread tells the main thread.
+enum Msg {
+    /// Row `i`'s cell of a checker.
+    Cell(usize, Checker, Detection),
+    /// The shipped-bugs table.
+    Shipped(Vec<ShippedRow>),
+    /// Everything was measured.
+    Done,
+    /// The measuring thread stopped (after `Done`, or early).
+    Exit,
+    /// SIGINT.
+    Interrupted,
+}
+
+/// Tells the main thread that the measuring thread stopped, however it stops.
+struct ExitNotice(mpsc::Sender<Msg>);
+
+impl Drop for ExitNotice {
+    fn drop(&mut self) {
+        let _ = self.0.send(Msg::Exit);
+    }
+}
+
+/// Measures every cell (and, with `with_shipped`, the shipped-bugs table) on a thread of
+/// its own behind one progress bar, so that Ctrl-C returns at once with the rows whose
+/// cells all finished (the cell in flight is abandoned). Returns the rows, the shipped
+/// rows and whether SIGINT stopped it.
+fn measure(
+    list: &[Mutation],
+    checkers: &[Checker],
+    b: &MatrixBudget,
+    with_shipped: bool,
+    json: bool,
+) -> (Vec<MatrixRow>, Vec<ShippedRow>, bool) {
+    let mp = MultiProgress::with_draw_target(exit::progress_target(json));
+    // Nothing else writes through the bar: other stderr lines go above it.
+    let drawing = exit::drawing(&mp);
+    let bar = mp.add(ProgressBar::new((list.len() * checkers.len()) as u64));
+    bar.set_style(
+        ProgressStyle::with_template("mutations [{bar:40}] {pos}/{len} cells {msg}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    // Closed at the end: the abandoned cell (after SIGINT) no longer moves the bar.
+    let gate = exit::Gate::default();
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let sigint = tx.clone();
+    exit::on_interrupt(move || {
+        let _ = sigint.send(Msg::Interrupted);
+    });
+    {
+        let (list, checkers, b, bar, gate) = (
+            list.to_vec(),
+            checkers.to_vec(),
+            *b,
+            bar.clone(),
+            gate.clone(),
+        );
+        let notice = ExitNotice(tx);
+        std::thread::spawn(move || {
+            let notice = notice;
+            for (i, &m) in list.iter().enumerate() {
+                for &c in &checkers {
+                    gate.run(|| bar.set_message(format!("{m} x {}", c.name())));
+                    let d = slab_verify::matrix::detect(m, c, &b);
+                    gate.run(|| bar.inc(1));
+                    if notice.0.send(Msg::Cell(i, c, d)).is_err() {
+                        return;
+                    }
+                }
+            }
+            if with_shipped {
+                gate.run(|| bar.set_message("shipped bugs"));
+                let _ = notice
+                    .0
+                    .send(Msg::Shipped(slab_verify::matrix::shipped(&b)));
+            }
+            let _ = notice.0.send(Msg::Done);
+        });
+    }
+    let mut cells: Vec<Vec<(Checker, Detection)>> = vec![Vec::new(); list.len()];
+    let mut shipped = Vec::new();
+    let (mut done, mut interrupted) = (false, false);
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Msg::Cell(i, c, d) => cells[i].push((c, d)),
+            Msg::Shipped(s) => shipped = s,
+            Msg::Done => done = true,
+            Msg::Exit => break,
+            Msg::Interrupted => {
+                interrupted = true;
+                break;
+            }
+        }
+    }
+    gate.close();
+    bar.finish_and_clear();
+    mp.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    drop(drawing);
+    if !done && !interrupted {
+        // The measuring thread died: report what it finished, never a pass.
+        eprintln!("error: the detection matrix stopped before every cell was measured");
+        interrupted = true;
+    }
+    let rows = list
+        .iter()
+        .zip(cells)
+        .filter(|(_, c)| c.len() == checkers.len())
+        .map(|(m, cells)| MatrixRow {
+            mutation: m.name(),
+            cells,
+        })
+        .collect();
+    (rows, shipped, interrupted)
+}
+
+/// `mutations --json`: the budget, in the schema's words.
+#[derive(Serialize)]
+struct BudgetRow {
+    /// shuttle executions per scenario and era (`--shuttle-iterations`).
+    shuttle_executions: usize,
+    reference_runs: usize,
+    reference_ops: usize,
+    geometry_cases: usize,
+}
+
+/// One cell: the checker's name and its `Detection`.
+#[derive(Serialize)]
+struct CellOut<'a> {
+    checker: &'static str,
+    #[serde(flatten)]
+    detection: &'a Detection,
+}
+
+#[derive(Serialize)]
+struct RowOut<'a> {
+    mutation: &'static str,
+    caught: bool,
+    caught_by_model_checker: bool,
+    /// In `matrix::CONCURRENCY_MUTATIONS`: loom or shuttle must catch it.
+    concurrency: bool,
+    first_caught_by: Option<&'static str>,
+    cells: Vec<CellOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ShippedOut<'a> {
+    switch: &'static str,
+    era: Era,
+    checker: &'static str,
+    faithful: &'a Detection,
+    fixed: &'a Detection,
+}
+
+#[derive(Serialize)]
+struct SummaryOut<'a> {
+    mutations: usize,
+    caught: usize,
+    missed: Vec<&'a str>,
+    concurrency_missed: Vec<&'a str>,
+    shipped_bad: Vec<String>,
+    passed: bool,
+}
+
+#[derive(Serialize)]
+struct MutationsPayload<'a> {
+    budget: BudgetRow,
+    checkers: Vec<&'static str>,
+    /// SIGINT stopped the run: `rows` holds the measured mutations only.
+    interrupted: bool,
+    rows: Vec<RowOut<'a>>,
+    shipped: Vec<ShippedOut<'a>>,
+    summary: SummaryOut<'a>,
 }

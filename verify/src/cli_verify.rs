@@ -2,15 +2,17 @@
 //! other commands share.
 
 use crate::exit;
+use crate::json::{CampaignRow, ShippedBugRow};
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 use slab_model::mutation::ShippedBug;
 use slab_model::{Era, Mutation};
-use slab_verify::scenario::{Params, ScenarioId, SCENARIOS};
-use slab_verify::shuttle_driver::{campaign, Budget, CampaignReport, SchedulerKind};
+use slab_verify::scenario::{take_last_failure, FailureTrace, Params, ScenarioId, SCENARIOS};
+use slab_verify::shuttle_driver::{campaign_with_progress, Budget, CampaignReport, SchedulerKind};
+use std::collections::VecDeque;
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{mpsc, Arc, Mutex};
 
 /// Scheduler names on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -73,28 +75,97 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
+/// `list --json`: one scenario.
+#[derive(Serialize)]
+struct ScenarioRow {
+    name: &'static str,
+    hazard: u8,
+    summary: &'static str,
+    drives: &'static [&'static str],
+    loom: bool,
+    /// The mutations it must catch.
+    catches: Vec<&'static str>,
+    /// Fix switches of shipped bugs it exposes.
+    shipped: Vec<&'static str>,
+}
+
+/// `list --json`: one catalogue switch.
+#[derive(Serialize)]
+struct SwitchRow {
+    name: &'static str,
+    /// `mutation` (adds a bug) or `fix` (removes one that shipped).
+    kind: &'static str,
+    /// The eras it can act in.
+    eras: Vec<Era>,
+    description: &'static str,
+}
+
+/// `list --json`: one preset.
+#[derive(Serialize)]
+struct PresetRow {
+    name: &'static str,
+    description: &'static str,
+    era: Era,
+    profile: crate::json::ProfileRow,
+}
+
 #[derive(Serialize)]
 struct Listing {
-    scenarios: Vec<&'static slab_verify::scenario::ScenarioInfo>,
-    mutations: Vec<&'static str>,
-    shipped_bugs: Vec<&'static ShippedBug>,
-    presets: Vec<slab_model::profile::Preset>,
+    scenarios: Vec<ScenarioRow>,
+    mutations: Vec<SwitchRow>,
+    shipped_bugs: Vec<crate::json::ShippedBugRow>,
+    presets: Vec<PresetRow>,
 }
 
 /// `list`.
 pub fn list(a: &ListArgs) -> ExitCode {
     use slab_model::mutation::SwitchKind;
-    let l = Listing {
-        scenarios: SCENARIOS.iter().collect(),
-        mutations: Mutation::ALL.iter().map(|m| m.name()).collect(),
-        shipped_bugs: slab_model::mutation::SHIPPED_BUGS.iter().collect(),
-        presets: slab_model::profile::presets(),
-    };
+    let presets = slab_model::profile::presets();
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&l).expect("serialisable")
-        );
+        let names = |ms: &[Mutation]| ms.iter().map(|m| m.name()).collect();
+        let l = Listing {
+            scenarios: SCENARIOS
+                .iter()
+                .map(|s| ScenarioRow {
+                    name: s.name,
+                    hazard: s.hazard,
+                    summary: s.summary,
+                    drives: s.drives,
+                    loom: s.loom,
+                    catches: names(s.catches),
+                    shipped: names(s.shipped),
+                })
+                .collect(),
+            mutations: Mutation::ALL
+                .iter()
+                .map(|&m| SwitchRow {
+                    name: m.name(),
+                    kind: match m.kind() {
+                        SwitchKind::Mutation => "mutation",
+                        SwitchKind::Fix => "fix",
+                    },
+                    eras: [Era::A, Era::B]
+                        .into_iter()
+                        .filter(|&e| m.acts_in(e))
+                        .collect(),
+                    description: m.description(),
+                })
+                .collect(),
+            shipped_bugs: slab_model::mutation::SHIPPED_BUGS
+                .iter()
+                .map(Into::into)
+                .collect(),
+            presets: presets
+                .iter()
+                .map(|p| PresetRow {
+                    name: p.name,
+                    description: p.description,
+                    era: p.era,
+                    profile: (&p.profile).into(),
+                })
+                .collect(),
+        };
+        crate::json::print("list", &l);
         return ExitCode::SUCCESS;
     }
     println!("Scenarios (hazard = item of the hazard list in docs/scenarios.md; loom = in the exhaustive loom suite):");
@@ -126,7 +197,7 @@ pub fn list(a: &ListArgs) -> ExitCode {
         );
     }
     println!("\nPresets (--preset NAME):");
-    for p in &l.presets {
+    for p in &presets {
         println!("  {:<16} era {}  {}", p.name, p.era, p.description);
     }
     ExitCode::SUCCESS
@@ -144,15 +215,54 @@ struct Job {
 }
 
 /// How one campaign of `check` ended.
-fn verdict(job: &Job, r: &CampaignReport) -> (&'static str, bool) {
-    match (job.expect, &r.failure) {
-        (None, None) => ("ok", true),
-        (None, Some(_)) => ("FAILED", false),
-        (Some(b), Some(f)) if f.message.lines().next().unwrap_or("").contains(b.symptom) => {
-            ("shipped bug found (expected)", true)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// No failure, none expected.
+    Ok,
+    /// A failure where none was expected.
+    Failed,
+    /// The faithful model of the era found the bug its kernel shipped (expected).
+    ShippedBugFound,
+    /// The faithful model failed, but not with the shipped bug's symptom.
+    WrongFailure,
+    /// The faithful model did not find the bug its kernel shipped.
+    ShippedBugMissed,
+}
+
+impl Verdict {
+    fn of(job: &Job, r: &CampaignReport) -> Verdict {
+        match (job.expect, &r.failure) {
+            (None, None) => Verdict::Ok,
+            (None, Some(_)) => Verdict::Failed,
+            (Some(b), Some(f)) if f.message.lines().next().unwrap_or("").contains(b.symptom) => {
+                Verdict::ShippedBugFound
+            }
+            (Some(_), Some(_)) => Verdict::WrongFailure,
+            (Some(_), None) => Verdict::ShippedBugMissed,
         }
-        (Some(_), Some(_)) => ("FAILED (not the shipped bug)", false),
-        (Some(_), None) => ("MISSED the shipped bug", false),
+    }
+    fn passed(self) -> bool {
+        matches!(self, Verdict::Ok | Verdict::ShippedBugFound)
+    }
+    /// The text report's words.
+    fn text(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Failed => "FAILED",
+            Verdict::ShippedBugFound => "shipped bug found (expected)",
+            Verdict::WrongFailure => "FAILED (not the shipped bug)",
+            Verdict::ShippedBugMissed => "MISSED the shipped bug",
+        }
+    }
+    /// The JSON token (schema `$defs/check_campaign.result`).
+    fn token(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Failed => "failed",
+            Verdict::ShippedBugFound => "shipped-bug-found",
+            Verdict::WrongFailure => "wrong-failure",
+            Verdict::ShippedBugMissed => "shipped-bug-missed",
+        }
     }
 }
 
@@ -230,23 +340,71 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
+/// `check --json`: one campaign.
 #[derive(Serialize)]
-struct CheckRow<'a> {
-    scenario: &'static str,
-    era: String,
-    cpus: usize,
-    ops: usize,
-    scheduler: String,
-    iterations: usize,
-    seconds: f64,
-    iterations_per_second: f64,
-    result: &'a str,
+struct CheckRow {
+    #[serde(flatten)]
+    campaign: CampaignRow,
+    /// How it ended: `ok`, `failed`, `shipped-bug-found`, `wrong-failure`,
+    /// `shipped-bug-missed`.
+    result: &'static str,
     /// The campaign ran a faithful model whose kernel shipped a bug: `result` says
     /// whether the expected finding came.
     expected_finding: bool,
-    /// Catalogue switches on (fix switches for a shipped bug's fixed variant).
-    switches: Vec<&'static str>,
-    counterexample: Option<&'a str>,
+    /// That bug, for such a campaign.
+    shipped_bug: Option<ShippedBugRow>,
+}
+
+#[derive(Serialize)]
+struct Shard {
+    index: usize,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct CheckSummary {
+    /// Campaigns of this shard.
+    planned_campaigns: usize,
+    /// Campaigns that finished (fewer when interrupted).
+    campaigns: usize,
+    executions: usize,
+    cpu_seconds: f64,
+    /// Finished campaigns whose result is not `ok` or `shipped-bug-found`.
+    failed: usize,
+    /// Finished campaigns of faithful models with a bug their kernel shipped.
+    expected_findings: usize,
+    /// Every planned campaign finished and passed.
+    passed: bool,
+}
+
+#[derive(Serialize)]
+struct CheckPayload {
+    shard: Shard,
+    seed: u64,
+    jobs: usize,
+    /// SIGINT stopped the run: `campaigns` holds the finished ones only.
+    interrupted: bool,
+    campaigns: Vec<CheckRow>,
+    summary: CheckSummary,
+}
+
+/// What the workers of `check` tell the main thread.
+enum Msg {
+    /// Campaign k finished (with the structured trace of its failure).
+    Done(usize, Box<(CampaignReport, Option<FailureTrace>)>),
+    /// A worker has stopped.
+    WorkerExit,
+    /// SIGINT.
+    Interrupted,
+}
+
+/// Tells the main thread that a worker stopped, however it stops.
+struct ExitNotice(mpsc::Sender<Msg>);
+
+impl Drop for ExitNotice {
+    fn drop(&mut self) {
+        let _ = self.0.send(Msg::WorkerExit);
+    }
 }
 
 /// `check`: the main job.
@@ -256,188 +414,256 @@ pub fn check(a: &CheckArgs) -> ExitCode {
         Err(e) => return exit::usage(&e),
     };
     let all = check_jobs(a.iterations);
-    let jobs: Vec<(Job, usize)> = all
-        .into_iter()
-        .enumerate()
-        .filter(|(k, _)| k % of == shard - 1)
-        .map(|(_, j)| j)
-        .collect();
+    let jobs: Arc<Vec<(Job, usize)>> = Arc::new(
+        all.into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % of == shard - 1)
+            .map(|(_, j)| j)
+            .collect(),
+    );
     let workers = a.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let mp = MultiProgress::new();
-    if a.json {
-        mp.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    let total = mp.add(ProgressBar::new(jobs.len() as u64));
+    let n = jobs.len();
+    // The total bar counts executions (every budget is known), so its ETA is by work.
+    let planned: u64 = jobs.iter().map(|(_, i)| *i as u64).sum();
+    let mp = MultiProgress::with_draw_target(exit::progress_target(a.json));
+    let drawing = exit::drawing(&mp);
+    let total = mp.add(ProgressBar::new(planned));
     total.set_style(
         ProgressStyle::with_template(
-            "{prefix:>9} [{bar:40}] {pos}/{len} campaigns, {elapsed} elapsed, ~{eta} left",
+            "{prefix:>9} [{bar:40}] {human_pos}/{human_len} executions, {msg}, {elapsed} elapsed, ~{eta} left",
         )
         .expect("template")
         .progress_chars("=> "),
     );
     total.set_prefix("check");
-    let queue = Mutex::new(
-        jobs.iter()
-            .enumerate()
-            .collect::<std::collections::VecDeque<_>>(),
-    );
-    let results: Mutex<Vec<Option<CampaignReport>>> = Mutex::new(vec![None; jobs.len()]);
-    std::thread::scope(|sc| {
-        for _ in 0..workers.min(jobs.len().max(1)) {
-            let bar = mp.add(ProgressBar::new_spinner());
-            bar.set_style(ProgressStyle::with_template("{prefix:>9} {msg}").expect("template"));
-            bar.set_prefix("worker");
-            sc.spawn(|| {
-                let bar = bar;
-                loop {
-                    let Some((k, (job, iters))) =
-                        queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
-                    else {
-                        break;
-                    };
+    total.set_message(format!("0/{n} campaigns"));
+    let (tx, rx) = mpsc::channel::<Msg>();
+    // Closed by SIGINT: no worker starts a campaign or moves a bar after that.
+    let gate = exit::Gate::default();
+    let sigint = tx.clone();
+    exit::on_interrupt(move || {
+        let _ = sigint.send(Msg::Interrupted);
+    });
+    let queue = Arc::new(Mutex::new((0..n).collect::<VecDeque<usize>>()));
+    let spawned = workers.min(n.max(1));
+    for _ in 0..spawned {
+        let bar = mp.add(ProgressBar::new(0));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>9} [{bar:20}] {human_pos}/{human_len} {msg}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix("worker");
+        let (jobs, queue, gate, total, seed) = (
+            jobs.clone(),
+            queue.clone(),
+            gate.clone(),
+            total.clone(),
+            a.seed,
+        );
+        let notice = ExitNotice(tx.clone());
+        std::thread::spawn(move || {
+            let notice = notice;
+            while !gate.is_closed() {
+                let Some(k) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else {
+                    break;
+                };
+                let (job, iters) = &jobs[k];
+                gate.run(|| {
+                    bar.set_length(*iters as u64);
+                    bar.set_position(0);
                     bar.set_message(format!(
-                        "{} era {} cpus {} {} ({iters} executions)",
+                        "{} era {} cpus {} {}",
                         job.id.info().name,
                         job.params.era,
                         job.params.cpus,
                         job.kind
                     ));
-                    let r = campaign(
-                        job.id,
-                        &job.params,
-                        job.kind,
-                        a.seed,
-                        Budget::Iterations(*iters),
-                    );
-                    results.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(r);
-                    total.inc(1);
-                }
-                bar.finish_and_clear();
-            });
-        }
-    });
-    total.finish_and_clear();
-    let results: Vec<CampaignReport> = results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .flatten()
-        .collect();
-    let verdicts: Vec<(&str, bool)> = jobs
-        .iter()
-        .zip(&results)
-        .map(|((job, _), r)| verdict(job, r))
-        .collect();
-    let failed = verdicts.iter().filter(|v| !v.1).count();
-    let expected = jobs.iter().filter(|(j, _)| j.expect.is_some()).count();
-    let total_iters: usize = results.iter().map(|r| r.iterations).sum();
-    let total_secs: f64 = results.iter().map(|r| r.seconds).sum();
-    if a.json {
-        let rows: Vec<CheckRow> = results
-            .iter()
-            .zip(&verdicts)
-            .zip(&jobs)
-            .map(|((r, v), (job, _))| CheckRow {
-                expected_finding: job.expect.is_some(),
-                scenario: r.scenario,
-                era: r.params.era.to_string(),
-                cpus: r.params.cpus,
-                ops: r.params.ops,
-                scheduler: r.scheduler.to_string(),
-                iterations: r.iterations,
-                seconds: r.seconds,
-                iterations_per_second: r.rate(),
-                result: v.0,
-                switches: r.params.mutations.iter().map(|m| m.name()).collect(),
-                counterexample: r.failure.as_ref().map(|f| f.token.as_str()),
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).expect("serialisable")
-        );
-    } else {
-        println!(
-            "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8} {:>10}  result",
-            "scenario", "era", "cpus", "ops", "sched", "executions", "secs", "exec/s"
-        );
-        for (r, v) in results.iter().zip(&verdicts) {
-            let fixes: Vec<&str> = r.params.mutations.iter().map(|m| m.name()).collect();
-            println!(
-                "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8.2} {:>10.0}  {}{}",
-                r.scenario,
-                r.params.era,
-                r.params.cpus,
-                r.params.ops,
-                r.scheduler.to_string(),
-                r.iterations,
-                r.seconds,
-                r.rate(),
-                v.0,
-                if fixes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (with {})", fixes.join(","))
-                }
-            );
-        }
-        println!(
-            "\n{} campaigns (shard {shard}/{of}), {total_iters} executions in {total_secs:.1} CPU-seconds ({:.0} exec/s per core): {}",
-            results.len(),
-            if total_secs > 0.0 { total_iters as f64 / total_secs } else { 0.0 },
-            if failed == 0 { "every invariant held".to_string() } else { format!("{failed} FAILED") }
-        );
-        for ((job, _), r) in jobs
-            .iter()
-            .zip(&results)
-            .filter(|((j, _), _)| j.expect.is_some())
-        {
-            let b = job.expect.expect("filtered");
-            println!(
-                "\nshipped bug, {} era {} (shipped in {}, fixed in {}: {}): {}",
-                r.scenario,
-                r.params.era,
-                b.shipped_in,
-                b.fixed_in,
-                b.fix,
-                match &r.failure {
-                    Some(f) => format!(
-                        "found as expected: {}",
-                        f.message.lines().next().unwrap_or("")
-                    ),
-                    None => "NOT FOUND".to_string(),
-                }
-            );
-        }
-        if expected > 0 {
-            println!(
-                "\n{expected} campaigns of faithful models with a bug their kernel shipped (expected findings, not failures)."
-            );
-        }
-        for (r, _) in results.iter().zip(&verdicts).filter(|(_, v)| !v.1) {
-            let Some(f) = r.failure.as_ref() else {
-                println!(
-                    "\nFAILED {} era {}: the shipped bug was not found",
-                    r.scenario, r.params.era
+                });
+                let progress = {
+                    let (bar, total, gate) = (bar.clone(), total.clone(), gate.clone());
+                    Arc::new(move |_: usize| {
+                        gate.run(|| {
+                            bar.inc(1);
+                            total.inc(1);
+                        })
+                    })
+                };
+                let r = campaign_with_progress(
+                    job.id,
+                    &job.params,
+                    job.kind,
+                    seed,
+                    Budget::Iterations(*iters),
+                    progress,
                 );
-                continue;
-            };
-            println!(
-                "\nFAILED {} era {}: {}",
-                r.scenario,
-                r.params.era,
-                f.message.lines().next().unwrap_or("")
-            );
-            println!("  replay: slab-verify replay '{}'", f.token);
+                // A campaign that stopped at a failure has done its share of the work.
+                gate.run(|| total.inc(iters.saturating_sub(r.iterations) as u64));
+                let trace = r.failure.as_ref().and_then(|_| take_last_failure());
+                if notice.0.send(Msg::Done(k, Box::new((r, trace)))).is_err() {
+                    break;
+                }
+            }
+            gate.run(|| bar.finish_and_clear());
+        });
+    }
+    drop(tx);
+    let mut results: Vec<Option<(CampaignReport, Option<FailureTrace>)>> = vec![None; n];
+    let (mut done, mut live, mut interrupted) = (0, spawned, false);
+    while done < n && live > 0 {
+        match rx.recv() {
+            Ok(Msg::Done(k, report)) => {
+                results[k] = Some(*report);
+                done += 1;
+                gate.run(|| total.set_message(format!("{done}/{n} campaigns")));
+            }
+            Ok(Msg::WorkerExit) => live -= 1,
+            Ok(Msg::Interrupted) => {
+                // Campaigns in flight are abandoned: the report covers the finished ones.
+                interrupted = true;
+                break;
+            }
+            Err(_) => break,
         }
     }
-    if failed == 0 {
+    gate.close();
+    let _ = mp.clear();
+    mp.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    drop(drawing);
+    let finished: Vec<(&Job, CampaignReport, Option<FailureTrace>, Verdict)> = jobs
+        .iter()
+        .zip(results)
+        .filter_map(|((job, _), r)| {
+            r.map(|(r, t)| {
+                let v = Verdict::of(job, &r);
+                (job, r, t, v)
+            })
+        })
+        .collect();
+    let failed = finished.iter().filter(|f| !f.3.passed()).count();
+    let expected = finished.iter().filter(|f| f.0.expect.is_some()).count();
+    let total_iters: usize = finished.iter().map(|f| f.1.iterations).sum();
+    let total_secs: f64 = finished.iter().map(|f| f.1.seconds).sum();
+    let code = if interrupted {
+        ExitCode::from(exit::INTERRUPTED)
+    } else if failed == 0 && done == n {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    };
+    if a.json {
+        let campaigns: Vec<CheckRow> = finished
+            .into_iter()
+            .map(|(job, r, t, v)| CheckRow {
+                campaign: CampaignRow::new(&r, a.seed, t),
+                result: v.token(),
+                expected_finding: job.expect.is_some(),
+                shipped_bug: job.expect.map(Into::into),
+            })
+            .collect();
+        crate::json::print(
+            "check",
+            &CheckPayload {
+                shard: Shard {
+                    index: shard,
+                    count: of,
+                },
+                seed: a.seed,
+                jobs: workers,
+                interrupted,
+                summary: CheckSummary {
+                    planned_campaigns: n,
+                    campaigns: campaigns.len(),
+                    executions: total_iters,
+                    cpu_seconds: total_secs,
+                    failed,
+                    expected_findings: expected,
+                    passed: failed == 0 && done == n && !interrupted,
+                },
+                campaigns,
+            },
+        );
+        return code;
     }
+    println!(
+        "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8} {:>10}  result",
+        "scenario", "era", "cpus", "ops", "sched", "executions", "secs", "exec/s"
+    );
+    for (_, r, _, v) in &finished {
+        let fixes: Vec<&str> = r.params.mutations.iter().map(|m| m.name()).collect();
+        println!(
+            "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8.2} {:>10.0}  {}{}",
+            r.scenario,
+            r.params.era,
+            r.params.cpus,
+            r.params.ops,
+            r.scheduler.to_string(),
+            r.iterations,
+            r.seconds,
+            r.rate(),
+            v.text(),
+            if fixes.is_empty() {
+                String::new()
+            } else {
+                format!(" (with {})", fixes.join(","))
+            }
+        );
+    }
+    println!(
+        "\n{} campaigns (shard {shard}/{of}), {total_iters} executions in {total_secs:.1} CPU-seconds ({:.0} exec/s per core): {}",
+        finished.len(),
+        if total_secs > 0.0 { total_iters as f64 / total_secs } else { 0.0 },
+        if failed == 0 { "every invariant held".to_string() } else { format!("{failed} FAILED") }
+    );
+    for (job, r, _, _) in finished.iter().filter(|f| f.0.expect.is_some()) {
+        let b = job.expect.expect("filtered");
+        println!(
+            "\nshipped bug, {} era {} (shipped in {}, fixed in {}: {}): {}",
+            r.scenario,
+            r.params.era,
+            b.shipped_in,
+            b.fixed_in,
+            b.fix,
+            match &r.failure {
+                Some(f) => format!(
+                    "found as expected: {}",
+                    f.message.lines().next().unwrap_or("")
+                ),
+                None => "NOT FOUND".to_string(),
+            }
+        );
+    }
+    if expected > 0 {
+        println!(
+            "\n{expected} campaigns of faithful models with a bug their kernel shipped (expected findings, not failures)."
+        );
+    }
+    for (_, r, _, _) in finished.iter().filter(|f| !f.3.passed()) {
+        let Some(f) = r.failure.as_ref() else {
+            println!(
+                "\nFAILED {} era {}: the shipped bug was not found",
+                r.scenario, r.params.era
+            );
+            continue;
+        };
+        println!(
+            "\nFAILED {} era {}: {}",
+            r.scenario,
+            r.params.era,
+            f.message.lines().next().unwrap_or("")
+        );
+        println!("  replay: slab-verify replay '{}'", f.token);
+    }
+    if interrupted {
+        println!(
+            "\nINTERRUPTED (SIGINT): {done} of {n} campaigns finished; the report above covers only those, the others did not run or were abandoned."
+        );
+    } else if done < n {
+        println!("\nINCOMPLETE: {done} of {n} campaigns finished (a worker stopped).");
+    }
+    code
 }

@@ -2,7 +2,8 @@
 //!
 //! One clap `Subcommand` per tool; each lives in its own `cli_*.rs` module exposing an
 //! `Args` struct and a `run` function returning the process exit code (0 success,
-//! 1 a check failed, 2 usage or input error — printed as one line on stderr).
+//! 1 a check failed, 2 usage or input error, 130 interrupted: `exit.rs`). `--json` output
+//! follows `verify/schema/slab-verify.schema.json` (`json.rs`).
 
 mod cli_geometry;
 mod cli_mutations;
@@ -10,6 +11,7 @@ mod cli_replay;
 mod cli_run;
 mod cli_verify;
 mod exit;
+mod json;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -44,23 +46,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        // clap's whole message: the error, its tips ("a similar subcommand exists",
+        // the possible values), the usage line. --help and --version go to stdout, exit 0;
+        // usage errors to stderr, exit 2.
         Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-                || matches!(
-                    e.kind(),
-                    ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-                )
-            {
-                e.exit();
-            }
-            // Usage errors too are one line on stderr, exit 2, like every other error.
-            let text = e.to_string();
-            eprintln!(
-                "{}",
-                text.lines().next().unwrap_or("error: invalid arguments")
-            );
-            return ExitCode::from(2);
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     // Model failures are reported by the commands themselves (invariant, schedule, trace);
@@ -68,12 +59,16 @@ fn main() -> ExitCode {
     if std::env::var_os("SLAB_VERIFY_PANIC_HOOK").is_none() {
         slab_verify::shuttle_driver::quiet_panics(Box::new(|_| {}));
     }
-    match cli.command {
+    // shuttle's own `test panicked in task '...'` lines (see exit.rs) off stderr.
+    let stderr = exit::Stderr::filter_shuttle_noise();
+    let code = match cli.command {
         Command::List(a) => cli_verify::list(&a),
         Command::Check(a) => cli_verify::check(&a),
         Command::Run(a) => cli_run::run(&a),
         Command::Replay(a) => cli_replay::replay_cmd(&a),
         Command::Mutations(a) => cli_mutations::mutations(&a),
         Command::Geometry(args) => cli_geometry::run(&args),
-    }
+    };
+    stderr.finish();
+    code
 }
