@@ -37,6 +37,9 @@ pub struct ReplayArgs {
 
 /// `replay`.
 pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
+    // The recorded failure, when a replay file names it (a bare token carries only its
+    // fingerprint).
+    let mut expected = serde_json::Value::Null;
     let token = match (&a.token, &a.file) {
         (Some(t), _) => t.clone(),
         (None, Some(f)) => {
@@ -62,6 +65,12 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
                             "{} was written by a different version of slab-verify (format {ver}, this is {TOKEN_VERSION})",
                             f.display()
                         ));
+                    }
+                    if let (Some(c), Some(i)) = (
+                        v.get("context").and_then(|x| x.as_str()),
+                        v.get("invariant").and_then(|x| x.as_str()),
+                    ) {
+                        expected = serde_json::json!({"context": c, "invariant": i});
                     }
                     match v.get("token").and_then(|x| x.as_str()) {
                         Some(t) => t.to_string(),
@@ -117,7 +126,8 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
             "era": r.params.era.to_string(),
             "cpus": r.params.cpus,
             "ops": r.params.ops,
-            "switches": r.params.mutations.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            "mutations": r.params.mutations.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            "expected": expected,
             "outcome": r.outcome.name(),
             "detail": r.detail,
             "expected_fingerprint": r.expected_fingerprint,
@@ -129,7 +139,8 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
         });
         println!(
             "{}",
-            serde_json::to_string_pretty(&envelope(payload)).expect("serialisable")
+            serde_json::to_string_pretty(&crate::json::envelope("replay", payload))
+                .expect("serialisable")
         );
         return code;
     }
@@ -149,16 +160,6 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
         }
     }
     code
-}
-
-/// The JSON envelope of every command's output (docs/cli.md).
-fn envelope(mut payload: serde_json::Value) -> serde_json::Value {
-    let o = payload.as_object_mut().expect("an object payload");
-    o.insert("schema_version".into(), 1.into());
-    o.insert("tool".into(), "slab-verify".into());
-    o.insert("tool_version".into(), env!("CARGO_PKG_VERSION").into());
-    o.insert("command".into(), "replay".into());
-    payload
 }
 
 fn names(s: &slab_model::MutationSet) -> String {

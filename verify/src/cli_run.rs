@@ -69,6 +69,8 @@ struct ReplayFile<'a> {
     tool_version: &'a str,
     token: &'a str,
     invariant: &'a str,
+    /// The failing context's lane (with `invariant`: the failure `replay` must see).
+    context: &'a str,
 }
 
 /// `run --json`: the budget asked for.
@@ -173,6 +175,7 @@ fn print_counterexample(
             tool_version: env!("CARGO_PKG_VERSION"),
             token: &f.token,
             invariant: &invariant,
+            context: &f.failure.context,
         };
         std::fs::write(
             p,

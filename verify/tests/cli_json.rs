@@ -360,19 +360,61 @@ fn geometry_honours_json_in_both_modes() {
         .all(|r| r["ok"] == true && r["computed"] == r["expected"]));
 }
 
+/// The token and replay file of a failing `run`.
+fn failing_run(scenario: &str, mutation: &str) -> (String, std::path::PathBuf) {
+    let file = tmp(&format!("{scenario}.replay.json"));
+    let v = json_of(
+        "run",
+        &[
+            "run",
+            scenario,
+            "--mutation",
+            mutation,
+            "--html",
+            tmp("r.html").to_str().unwrap(),
+            "--save",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+        1,
+    );
+    (v["failure"]["token"].as_str().unwrap().to_string(), file)
+}
+
 #[test]
-fn replay_payload_of_the_schema_has_the_agreed_shape() {
-    let ok = serde_json::json!({
-        "schema_version": 1, "tool": "slab-verify", "tool_version": "0.1.0",
-        "command": "replay", "scenario": "mixed", "outcome": "reproduced",
-        "detail": "the same failure",
-        "expected": {"context": "task@cpu0", "invariant": "stale ac"},
-        "observed": {"context": "task@cpu0", "invariant": "stale ac"},
-        "recorded_steps": 12, "replayed_steps": 12
-    });
-    validate("replay", &ok);
-    let mut bad = ok.clone();
-    bad["outcome"] = "Reproduced".into();
-    let v = jsonschema::validator_for(&schema_of("replay")).unwrap();
-    assert!(!v.is_valid(&bad), "a Rust variant name is not an outcome");
+fn replay_reports_each_outcome_in_the_schema_with_its_exit_code() {
+    let (token, file) = failing_run("grow-failure", "ctor-skipped");
+    // From the replay file: the recorded failure is named and seen again.
+    let v = json_of(
+        "replay",
+        &["replay", "--file", file.to_str().unwrap(), "--json"],
+        1,
+    );
+    assert_eq!(v["outcome"], "reproduced");
+    assert_eq!(v["expected"], v["observed"]);
+    assert_eq!(v["expected"]["context"], "audit (after join)");
+    assert_eq!(v["recorded_steps"], v["replayed_steps"]);
+    // The fixed model follows the recorded steps and runs on to pass.
+    let v = json_of(
+        "replay",
+        &["replay", &token, "--without", "ctor-skipped", "--json"],
+        0,
+    );
+    assert_eq!(v["outcome"], "passed");
+    assert_eq!(v["observed"], Value::Null);
+    assert_eq!(v["mutations"], serde_json::json!([]));
+    // A bare token names no expected failure, only its fingerprint.
+    let v = json_of("replay", &["replay", &token, "--json"], 1);
+    assert_eq!(v["expected"], Value::Null);
+    // An edited configuration diverges (exit 3).
+    let edited = token.replacen(":grow-failure:", ":two-cpus-refill:", 1);
+    let v = json_of("replay", &["replay", &edited, "--json"], 3);
+    assert_eq!(v["outcome"], "diverged");
+    let bad = {
+        let mut b = v.clone();
+        b["outcome"] = "Diverged".into();
+        b
+    };
+    let val = jsonschema::validator_for(&schema_of("replay")).unwrap();
+    assert!(!val.is_valid(&bad), "a Rust variant name is not an outcome");
 }
