@@ -423,7 +423,10 @@ impl<'m, P: Platform> Context<'m, P> {
                 let mut taken = Vec::new();
                 while slab.inuse < num && batchcount > 0 {
                     batchcount -= 1;
-                    taken.push(slab.slab_get_obj(size, num));
+                    // The model's arrays hold what the caller gets: the slot plus
+                    // obj_offset (the kernel adds it in cache_alloc_debugcheck_after
+                    // and subtracts it in cache_free_debugcheck; 0 without DEBUG).
+                    taken.push(slab.slab_get_obj(size, num) + cachep.geo.obj_offset as u64);
                     self.m.cover(KFn::SlabGetObj);
                 }
                 let full = slab.is_full(num);
@@ -491,7 +494,7 @@ impl<'m, P: Platform> Context<'m, P> {
                     slab.inuse < num,
                     "____cache_alloc_node: BUG_ON(slabp->inuse == num)"
                 );
-                let obj = slab.slab_get_obj(size, num);
+                let obj = slab.slab_get_obj(size, num) + cachep.geo.obj_offset as u64;
                 let full = slab.is_full(num);
                 l.free_objects -= 1;
                 l.slabs.list_del(id);
