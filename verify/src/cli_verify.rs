@@ -667,3 +667,28 @@ pub fn check(a: &CheckArgs) -> ExitCode {
     }
     code
 }
+
+/// The default job of `check` (no `--iterations`): one object per campaign, in the order
+/// `--shard` counts them, with `scenario`, `era`, `cpus`, `ops`, `scheduler`, `executions`
+/// (the default budget), `expected_finding` (a faithful campaign of a shipped bug, which
+/// stops at its finding), `workload_seed` and `trace_capacity`. verify/tests/cli_docs.rs
+/// generates docs/cli.md's budget table from it.
+#[allow(dead_code)] // only verify/tests/cli_docs.rs calls it (it includes this file)
+pub fn default_campaigns() -> Vec<serde_json::Value> {
+    check_jobs(None)
+        .into_iter()
+        .map(|(job, executions)| {
+            serde_json::json!({
+                "scenario": job.id.info().name,
+                "era": job.params.era.to_string(),
+                "cpus": job.params.cpus,
+                "ops": job.params.ops,
+                "scheduler": job.kind.to_string(),
+                "executions": executions,
+                "expected_finding": job.expect.is_some(),
+                "workload_seed": job.params.seed,
+                "trace_capacity": job.params.trace_capacity,
+            })
+        })
+        .collect()
+}
