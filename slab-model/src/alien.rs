@@ -10,7 +10,7 @@
 use crate::alloc::Access;
 use crate::array_cache::{transfer_objects, ArrayCache, BAADF00D};
 use crate::cache::KmemCache;
-use crate::cpu::{Context, IrqOff, IrqState, Traced};
+use crate::cpu::{Context, IrqOff, IrqState};
 use crate::profile::{ArchProfile, Era};
 use crate::site::Site;
 use crate::slab::Slab;
@@ -39,16 +39,7 @@ impl<P: Platform> AlienCache<P> {
         f: impl FnOnce(&mut ArrayCache) -> R,
     ) -> R {
         irq.cover_site(Site::AlienLock);
-        let (trace, ctx) = irq.tracer();
-        let _g = Traced::taken(
-            self.lock.lock(),
-            trace,
-            P::thread_tag(),
-            ctx,
-            irq.cpu(),
-            cache,
-            self.lock_name(),
-        );
+        let _g = irq.traced(self.lock.lock(), cache, self.lock_name());
         self.locked(f)
     }
     fn lock_name(&self) -> LockName {
@@ -65,20 +56,11 @@ impl<P: Platform> AlienCache<P> {
         f: impl FnOnce(&mut ArrayCache) -> R,
     ) -> Option<R> {
         irq.cover_site(Site::AlienTrylock);
-        let (trace, ctx) = irq.tracer();
         let Some(g) = self.lock.try_lock() else {
             irq.trace(cache, EventKind::TryLockFailed(self.lock_name()));
             return None;
         };
-        let g = Traced::taken(
-            g,
-            trace,
-            P::thread_tag(),
-            ctx,
-            irq.cpu(),
-            cache,
-            self.lock_name(),
-        );
+        let g = irq.traced(g, cache, self.lock_name());
         let r = self.locked(f);
         drop(g);
         Some(r)

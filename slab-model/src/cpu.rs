@@ -79,9 +79,13 @@ impl<'m, P: Platform> IrqOff<'m, P> {
             .record_from(P::thread_tag(), self.ctx, self.cpu, cache, kind);
     }
 
-    /// The holder's trace lane and the machine's trace, for guards taken under the token.
-    pub(crate) fn tracer(&self) -> (&'m Trace, u16) {
-        (&self.m.trace, self.ctx)
+    /// Wraps a spinlock guard just taken under the token (`list_lock`, an alien lock):
+    /// its acquire and release are events of the holder's lane on the token's CPU.
+    pub(crate) fn traced<'a, G>(&self, guard: G, cache: u32, lock: LockName) -> Traced<'a, G>
+    where
+        'm: 'a,
+    {
+        self.m.traced(guard, (self.ctx, self.cpu), cache, lock)
     }
 }
 
@@ -387,16 +391,7 @@ impl<'m, P: Platform> Context<'m, P> {
     where
         'm: 'a,
     {
-        let g = l.lock();
-        Traced::taken(
-            g,
-            &self.m.trace,
-            P::thread_tag(),
-            self.trace_id,
-            self.cpu.get(),
-            cache,
-            name,
-        )
+        self.m.traced_lock(l, self.lane(), cache, name)
     }
 
     /// The trylock of [`Context::lock`]: a failed attempt is traced too.
@@ -410,15 +405,7 @@ impl<'m, P: Platform> Context<'m, P> {
         'm: 'a,
     {
         match l.try_lock() {
-            Some(g) => Some(Traced::taken(
-                g,
-                &self.m.trace,
-                P::thread_tag(),
-                self.trace_id,
-                self.cpu.get(),
-                cache,
-                name,
-            )),
+            Some(g) => Some(self.m.traced(g, self.lane(), cache, name)),
             None => {
                 self.trace(cache, EventKind::TryLockFailed(name));
                 None

@@ -376,8 +376,27 @@ impl<P: Platform> Machine<P> {
         cache: u32,
         name: LockName,
     ) -> Traced<'a, <P::Mutex<T> as Lock<T>>::Guard<'a>> {
-        let g = l.lock();
-        Traced::taken(g, &self.trace, P::thread_tag(), lane.0, lane.1, cache, name)
+        self.traced(l.lock(), lane, cache, name)
+    }
+
+    /// Wraps a guard just taken for the trace lane `lane` (records the acquire; the
+    /// guard records the release).
+    pub(crate) fn traced<G>(
+        &self,
+        guard: G,
+        lane: (u16, usize),
+        cache: u32,
+        name: LockName,
+    ) -> Traced<'_, G> {
+        Traced::taken(
+            guard,
+            &self.trace,
+            P::thread_tag(),
+            lane.0,
+            lane.1,
+            cache,
+            name,
+        )
     }
 
     /// `kmem_cache_create(name, size, align, flags, ctor)`. One `cache_chain_mutex` /

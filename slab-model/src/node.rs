@@ -248,16 +248,11 @@ impl<P: Platform> KmemCacheNode<P> {
             self.node,
             self.cache_name
         );
-        let (trace, ctx) = irq.tracer();
         NodeLock {
             node: self.node,
             cache: self.cache,
-            _guard: crate::cpu::Traced::taken(
+            _guard: irq.traced(
                 self.list_lock.lock(),
-                trace,
-                P::thread_tag(),
-                ctx,
-                irq.cpu(),
                 self.cache,
                 crate::trace::LockName::ListLock {
                     node: self.node as u16,
