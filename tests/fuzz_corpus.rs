@@ -98,6 +98,15 @@ fn ops_target() {
     });
 }
 
+/// The seed corpus and regressions (and generated inputs) on a CONFIG_DEBUG_SLAB profile:
+/// the reference's predictions hold, the audit is clean, and no debug check fires.
+#[test]
+fn ops_target_on_a_debug_profile() {
+    exercise("ops", 1_000, 512, |d| {
+        fuzz_targets::ops_debug(d, MutationKnob::Off)
+    });
+}
+
 /// The `SLAB_FUZZ_AUDIT=step` mode on generated inputs (the default mode is `ops_target`).
 #[test]
 fn ops_target_audit_each_step() {

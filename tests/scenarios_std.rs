@@ -24,6 +24,24 @@ fn every_scenario_passes_on_std_threads() {
     }
 }
 
+/// The same on a CONFIG_DEBUG_SLAB profile: red zones, poison and the last user on every
+/// forced cache, every debug check at its kernel point; the final audit of each run also
+/// fails if any check printed a report (no scenario's caller misbehaves).
+#[test]
+fn every_scenario_passes_on_a_debug_profile_with_no_report() {
+    for s in SCENARIOS {
+        for era in [Era::A, Era::B] {
+            for _ in 0..5 {
+                let mut p = Params::small(era);
+                p.ops = 3;
+                p.debug = true;
+                p.mutations = slab_model::MutationSet::shipped_fixes(era);
+                run::<StdPlatform>(s.id, &p);
+            }
+        }
+    }
+}
+
 #[test]
 fn loom_scenarios_drive_every_kernel_function_of_the_alloc_and_free_paths() {
     let mut covered = BTreeSet::new();

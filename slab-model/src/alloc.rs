@@ -5,6 +5,7 @@
 use crate::array_cache::{transfer_objects, BATCHREFILL_LIMIT};
 use crate::cache::{AcRef, KmemCache};
 use crate::cpu::{Context, ContextKind, IrqOff, MigrationPoint};
+use crate::debug::check_slabp;
 use crate::error::SlabError;
 use crate::gfp::Gfp;
 use crate::machine::Owner;
@@ -57,7 +58,8 @@ impl<'m, P: Platform> Context<'m, P> {
         if self.kind() == ContextKind::Interrupt && flags.allows_blocking() {
             return Err(SlabError::SleepInAtomic { gfp: flags.0 });
         }
-        Ok(())
+        // cache_alloc_debugcheck_before.
+        self.kmem_flagcheck(cachep, flags)
     }
 
     /// `kmem_cache_alloc(cachep, flags)` (eras A, B): `local_irq_save`,
@@ -153,28 +155,6 @@ impl<'m, P: Platform> Context<'m, P> {
             }
         }
         self.____cache_alloc_node(cachep, flags, nodeid, irq)
-    }
-
-    /// Records a successful allocation: shadow state, `__GFP_ZERO`, trace.
-    pub(crate) fn cache_alloc_debugcheck_after(
-        &self,
-        cachep: &KmemCache<P>,
-        flags: Gfp,
-        objp: u64,
-        owner: Owner,
-    ) -> u64 {
-        self.m.shadow().insert(objp, cachep.id, owner);
-        if flags.contains(Gfp::ZERO) {
-            self.m.mem().fill(objp, cachep.geo.object_size, 0);
-        }
-        self.trace(
-            cachep.id,
-            EventKind::Object {
-                addr: objp,
-                alloc: true,
-            },
-        );
-        objp
     }
 
     /// `____cache_alloc` (eras A, B): pop from this CPU's array (setting `touched`), or
@@ -420,15 +400,16 @@ impl<'m, P: Platform> Context<'m, P> {
                 let slab = l.slabs.get_mut(id).expect("refill: listed slab exists");
                 assert!(slab.inuse < num, "cache_alloc_refill: BUG_ON(slabp->inuse >= num) in cache {}", cachep.name);
                 assert_eq!(slab.node, node, "cache_alloc_refill: slab@{id:#x} of node{} on node{node}'s list", slab.node);
+                check_slabp(self.m, cachep, slab);
                 let mut taken = Vec::new();
                 while slab.inuse < num && batchcount > 0 {
                     batchcount -= 1;
-                    // The model's arrays hold what the caller gets: the slot plus
-                    // obj_offset (the kernel adds it in cache_alloc_debugcheck_after
-                    // and subtracts it in cache_free_debugcheck; 0 without DEBUG).
-                    taken.push(slab.slab_get_obj(size, num) + cachep.geo.obj_offset as u64);
+                    // Slot addresses, as the kernel's arrays hold them
+                    // (cache_alloc_debugcheck_after adds obj_offset).
+                    taken.push(slab.slab_get_obj(size, num));
                     self.m.cover(KFn::SlabGetObj);
                 }
+                check_slabp(self.m, cachep, slab);
                 let full = slab.is_full(num);
                 let from = l.slabs.list_del(id);
                 let to = if full && !muts.has(Mutation::FullSlabStaysPartial) { ListKind::Full } else { ListKind::Partial };
@@ -494,7 +475,9 @@ impl<'m, P: Platform> Context<'m, P> {
                     slab.inuse < num,
                     "____cache_alloc_node: BUG_ON(slabp->inuse == num)"
                 );
-                let obj = slab.slab_get_obj(size, num) + cachep.geo.obj_offset as u64;
+                check_slabp(self.m, cachep, slab);
+                let obj = slab.slab_get_obj(size, num);
+                check_slabp(self.m, cachep, slab);
                 let full = slab.is_full(num);
                 l.free_objects -= 1;
                 l.slabs.list_del(id);

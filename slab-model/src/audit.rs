@@ -418,7 +418,10 @@ impl<P: Platform> Machine<P> {
                             format!("s_mem {:#x} is not {}-aligned", s.s_mem, geo.align),
                         );
                     }
-                    let want_ctor = u8::from(cachep.ctor);
+                    // DEBUG with POISON runs the constructor at every allocation instead
+                    // (cache_alloc_debugcheck_after), never in cache_init_objs.
+                    let poisoned = self.profile().debug && geo.flags.contains(crate::slab_flags::SlabFlags::POISON);
+                    let want_ctor = u8::from(cachep.ctor && !poisoned);
                     if let Some(i) = s.ctor_runs.iter().position(|&c| c != want_ctor) {
                         out.push(
                             "ctor-once",
@@ -489,7 +492,7 @@ impl<P: Platform> Machine<P> {
                         is_free[i] = true;
                     }
                     for (i, _) in is_free.iter().enumerate().filter(|(_, &f)| !f) {
-                        allocated_from_slab.push(s.index_to_obj(size, i) + geo.obj_offset as u64);
+                        allocated_from_slab.push(s.index_to_obj(size, i));
                     }
                 }
                 if free_sum != l.free_objects {
@@ -616,9 +619,11 @@ impl<P: Platform> Machine<P> {
                 }
             }
         }
+        // Arrays and slabs hold slots; callers hold slot + obj_offset (DEBUG red zones).
+        let obj_offset = cachep.geo.obj_offset as u64;
         for (o, owner) in shadow.of_cache(cachep.id) {
             place(
-                o,
+                o - obj_offset,
                 if owner == Owner::Caller {
                     "a caller's hands"
                 } else {

@@ -226,6 +226,8 @@ pub struct Context<'m, P: Platform> {
     pub(crate) grow_depth: u32,
     /// The task's memory policy and cpuset (process contexts only).
     pub(crate) policy: crate::mempolicy::TaskPolicy,
+    /// What `__builtin_return_address(0)` gives the next operations (`STORE_USER`).
+    pub(crate) caller: Cell<u64>,
 }
 
 impl<'m, P: Platform> Context<'m, P> {
@@ -244,6 +246,7 @@ impl<'m, P: Platform> Context<'m, P> {
             trace_id,
             grow_depth: 0,
             policy: crate::mempolicy::TaskPolicy::default(),
+            caller: Cell::new(0),
         }
     }
 

@@ -12,6 +12,17 @@ pub enum SlabError {
     /// `kmem_cache_create` without a name (2.6.24 BUG).
     #[error("kmem_cache_create: cache name missing")]
     NameMissing,
+    /// `kmem_flagcheck` (DEBUG): a `GFP_DMA` allocation from a cache without DMA pages,
+    /// or a plain one from a DMA cache (the kernel's `BUG_ON`).
+    #[error("kernel BUG at kmem_flagcheck: cache {cache} (DMA cache: {cache_dma}) allocated with gfp {gfp:#x}")]
+    KmemFlagcheck {
+        cache: String,
+        gfp: u32,
+        cache_dma: bool,
+    },
+    /// A caller's write (`caller_write`) that leaves the objects of a slab.
+    #[error("wild write of {len} bytes at {addr:#x}: outside the objects of any slab")]
+    WildWrite { addr: u64, len: usize },
     /// `kmem_cache_create: duplicate cache <name>`.
     #[error("kmem_cache_create: duplicate cache {0}")]
     DuplicateCache(String),

@@ -5,6 +5,7 @@
 use crate::alloc::{with_lists, Access};
 use crate::cache::{AcRef, KmemCache};
 use crate::cpu::{Context, IrqOff, IrqState};
+use crate::debug::{check_slabp, slab_put_obj_debugcheck};
 use crate::error::SlabError;
 use crate::machine::Owner;
 use crate::memory::PG_SLAB;
@@ -21,12 +22,13 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `PG_slab` page (`virt_to_page`), be the start of an object of that slab
     /// (`obj_to_index` round trip), belong to `expected` when given (`kmem_cache_free`'s
     /// cache), and be currently allocated to a caller (else it is a double free). Returns
-    /// the owning cache (`virt_to_cache`).
+    /// the owning cache (`virt_to_cache`), or `None` when a red-zoned DEBUG cache reported
+    /// the double free the kernel's way (nothing more to do: see `debug_double_free`).
     pub(crate) fn check_free(
         &self,
         expected: Option<&KmemCache<P>>,
         objp: u64,
-    ) -> Result<Arc<KmemCache<P>>, SlabError> {
+    ) -> Result<Option<Arc<KmemCache<P>>>, SlabError> {
         self.check_running()?;
         let rec = {
             let mem = self.m.mem();
@@ -62,23 +64,27 @@ impl<'m, P: Platform> Context<'m, P> {
                 addr: objp,
             });
         }
-        match self.m.shadow().objects.get(&objp) {
+        let owner = self.m.shadow().objects.get(&objp).map(|&(_, o)| o);
+        match owner {
+            None if self.debug_double_free(&cachep, objp) => Ok(None),
             None => Err(SlabError::DoubleFree {
                 cache: cachep.name.clone(),
                 addr: objp,
             }),
-            Some((_, Owner::SlabDescriptor)) => Err(SlabError::NotOwned {
+            Some(Owner::SlabDescriptor) => Err(SlabError::NotOwned {
                 cache: cachep.name.clone(),
                 addr: objp,
             }),
-            Some((_, Owner::Caller)) => Ok(cachep),
+            Some(Owner::Caller) => Ok(Some(cachep)),
         }
     }
 
     /// `kmem_cache_free(cachep, objp)` (eras A, B): `local_irq_save`, `__cache_free`,
     /// `local_irq_restore`. Misuse (see [`SlabError`]) is rejected before any change.
     pub fn kmem_cache_free(&mut self, cachep: &KmemCache<P>, objp: u64) -> Result<(), SlabError> {
-        self.check_free(Some(cachep), objp)?;
+        if self.check_free(Some(cachep), objp)?.is_none() {
+            return Ok(());
+        }
         self.enter(cachep.id, KFn::KmemCacheFree);
         self.free_checked(cachep, objp);
         Ok(())
@@ -106,6 +112,8 @@ impl<'m, P: Platform> Context<'m, P> {
     /// remote node goes to this node's alien array for that node (`cache_free_alien`).
     pub(crate) fn __cache_free(&self, cachep: &KmemCache<P>, objp: u64, irq: &IrqOff<'m, P>) {
         self.m.cover(KFn::DunderCacheFree);
+        // From here on the slot, as the arrays hold it (obj_offset is 0 without DEBUG).
+        let objp = self.cache_free_debugcheck(cachep, objp, irq);
         // Read once, before the alien check, and handed to cache_flusharray: in era B a
         // tune may publish a new array meanwhile, and this section keeps using this one.
         let ac = self.cpu_cache_get(cachep, irq);
@@ -294,8 +302,11 @@ impl<'m, P: Platform> Context<'m, P> {
                         cachep.name
                     )
                 });
-                let objnr = slab.obj_to_index(reciprocal, objp - cachep.geo.obj_offset as u64);
+                let objnr = slab.obj_to_index(reciprocal, objp);
+                check_slabp(self.m, cachep, slab);
+                slab_put_obj_debugcheck(self.m, cachep, slab, objnr, objp);
                 slab.slab_put_obj(objnr);
+                check_slabp(self.m, cachep, slab);
                 self.m.cover(KFn::SlabPutObj);
                 l.free_objects += 1;
                 let to = if slab.inuse == 0 {

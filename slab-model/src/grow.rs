@@ -274,8 +274,11 @@ impl<'m, P: Platform> Context<'m, P> {
                         (o, None)
                     }
                 };
-                let Some(obj) = obj else { return (None, irq) };
-                self.m.shadow().insert(obj, desc.id, Owner::SlabDescriptor);
+                let Some(slot) = obj else { return (None, irq) };
+                // kmem_cache_alloc_node ends with cache_alloc_debugcheck_after, after
+                // its local_irq_restore (here the caller's irq state stands in for it).
+                let obj =
+                    self.cache_alloc_debugcheck_after(desc, dflags, slot, Owner::SlabDescriptor);
                 (obj, true, colour_off, irq)
             }
         };
@@ -322,14 +325,18 @@ impl<'m, P: Platform> Context<'m, P> {
         self.m.cover(KFn::CacheInitObjs);
         let muts = self.m.mutations();
         let num = cachep.num();
-        if cachep.ctor {
-            let mut mem = self.m.mem();
-            for i in 0..num {
-                if muts.has(Mutation::CtorSkipped) && i == num - 1 {
-                    continue;
+        for i in 0..num {
+            let slot = slab.index_to_obj(cachep.size(), i);
+            let objp = slot + cachep.geo.obj_offset as u64;
+            let run = cachep.ctor && !(muts.has(Mutation::CtorSkipped) && i == num - 1);
+            let ran = self.cache_init_obj_debug(cachep, slot, || {
+                if run {
+                    self.m
+                        .mem()
+                        .fill(objp, cachep.geo.object_size, CTOR_PATTERN);
                 }
-                let objp = slab.index_to_obj(cachep.size(), i) + cachep.geo.obj_offset as u64;
-                mem.fill(objp, cachep.geo.object_size, CTOR_PATTERN);
+            });
+            if run && ran {
                 slab.ctor_runs[i] += 1;
             }
         }
@@ -373,6 +380,7 @@ impl<'m, P: Platform> Context<'m, P> {
             IrqState::On => Site::SlabDestroyIrqOn,
         });
         self.trace(cachep.id, EventKind::SlabDestroyed { slab: slab.pfn });
+        self.slab_destroy_debugcheck(cachep, &slab);
         self.kmem_freepages(cachep, slab.pfn);
         if slab.mgmt_off_slab {
             let desc: &KmemCache<P> = match cachep.geo.descriptor {

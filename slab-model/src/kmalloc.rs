@@ -55,7 +55,9 @@ impl<'m, P: Platform> Context<'m, P> {
         if zero_or_null_ptr(objp) {
             return Ok(());
         }
-        let cachep = self.check_free(None, objp)?;
+        let Some(cachep) = self.check_free(None, objp)? else {
+            return Ok(());
+        };
         self.enter(cachep.id, KFn::Kfree);
         self.free_checked(&cachep, objp);
         Ok(())

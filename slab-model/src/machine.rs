@@ -153,6 +153,9 @@ pub struct Machine<P: Platform> {
     /// never held across a model operation, so it adds no scheduling points.
     mem: Mutex<PhysMem>,
     shadow: Mutex<Shadow>,
+    /// What the DEBUG checks printed, in order (the kernel log). Host state, not a
+    /// scheduling point: printk's own lock is of no interest here.
+    reports: Mutex<Vec<crate::debug::SlabReport>>,
     /// Cache id → cache (what `page->slab_cache` points to).
     registry: RwLock<Vec<Arc<KmemCache<P>>>>,
     pub(crate) chain: P::Mutex<Chain>,
@@ -223,6 +226,7 @@ impl<P: Platform> Machine<P> {
             zone: P::Mutex::new(zone),
             cpus,
             shadow: Mutex::new(Shadow::default()),
+            reports: Mutex::new(Vec::new()),
             registry: RwLock::new(Vec::new()),
             chain: P::Mutex::new(Chain { ids: Vec::new() }),
             kmalloc: Vec::new(),
@@ -560,6 +564,27 @@ impl<P: Platform> Machine<P> {
     }
     pub(crate) fn shadow(&self) -> MutexGuard<'_, Shadow> {
         self.shadow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn report(&self, r: crate::debug::SlabReport) {
+        self.reports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(r);
+    }
+
+    /// What the DEBUG checks reported so far, oldest first (empty without
+    /// `CONFIG_DEBUG_SLAB`, or when nothing was wrong).
+    pub fn reports(&self) -> Vec<crate::debug::SlabReport> {
+        self.reports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Returns and clears the reports (`dmesg -c`).
+    pub fn take_reports(&self) -> Vec<crate::debug::SlabReport> {
+        std::mem::take(&mut *self.reports.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The cache with this id (`page->slab_cache`).

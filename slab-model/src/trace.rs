@@ -350,6 +350,11 @@ pub enum EventKind {
     PageAllocFailed { order: u8 },
     /// An object address handed out or taken back.
     Object { addr: u64, alloc: bool },
+    /// A DEBUG check printed a report (see [`crate::debug::SlabReport`]).
+    DebugReport {
+        function: &'static str,
+        message: &'static str,
+    },
 }
 
 /// One recorded event.
@@ -404,6 +409,9 @@ impl fmt::Display for EventKind {
             EventKind::PageAllocFailed { order } => write!(f, "alloc_pages(order {order}) failed"),
             EventKind::Object { addr, alloc: true } => write!(f, "returns {addr:#x}"),
             EventKind::Object { addr, alloc: false } => write!(f, "frees {addr:#x}"),
+            EventKind::DebugReport { function, message } => {
+                write!(f, "{function}: {message}")
+            }
         }
     }
 }
@@ -429,6 +437,7 @@ impl EventKind {
             EventKind::SlabCreated { .. } | EventKind::SlabDestroyed { .. } => "slab",
             EventKind::PageAllocFailed { .. } => "page-alloc",
             EventKind::Object { .. } => "object",
+            EventKind::DebugReport { .. } => "debug-report",
         }
     }
     /// The lock a lock event takes, releases or tries.

@@ -148,7 +148,7 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
         "{} ({} era {}, switches: {}): {}",
         r.outcome.name(),
         r.scenario,
-        r.params.era,
+        r.params.era_label(),
         names(&r.params.mutations),
         r.detail
     );

@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// Kernel era.
     #[arg(long, value_enum, default_value_t = EraArg::A)]
     pub era: EraArg,
+    /// Run on a CONFIG_DEBUG_SLAB profile (red zones, poisoning, last user; a debug
+    /// check that fires is a failure).
+    #[arg(long)]
+    pub debug: bool,
     /// Re-introduce a known bug (repeatable; see `list`).
     #[arg(long = "mutation", value_name = "NAME", value_parser = parse_mutation)]
     pub mutations: Vec<Mutation>,
@@ -151,7 +155,7 @@ fn print_counterexample(
     let title = format!(
         "{} era {} cpus {} ops {}{}",
         r.scenario,
-        r.params.era,
+        r.params.era_label(),
         r.params.cpus,
         r.params.ops,
         r.params
@@ -223,6 +227,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
     p.cpus = a.cpus;
     p.ops = a.ops;
     p.seed = a.seed;
+    p.debug = a.debug;
     p.mutations = a
         .mutations
         .iter()
@@ -319,7 +324,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
         println!(
             "{} era {} cpus {} ops {} {}{}: {} executions in {:.2}s ({:.0}/s), every invariant held",
             r.scenario,
-            r.params.era,
+            r.params.era_label(),
             r.params.cpus,
             r.params.ops,
             r.scheduler,

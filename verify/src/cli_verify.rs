@@ -319,10 +319,33 @@ fn check_jobs(iterations: Option<usize>) -> Vec<(Job, usize)> {
                     ));
                 }
             }
+            // The same scenario on a CONFIG_DEBUG_SLAB profile: red zones, poison and the
+            // last user on every object, every debug check on the way, and none may fire
+            // (with the upstream fix of a shipped bug, which is the plain campaigns' job).
+            let mut p = Params::small(era);
+            p.cpus = 2;
+            p.ops = 4;
+            p.trace_capacity = 256;
+            p.debug = true;
+            if let Some(bug) = s.shipped_in(era) {
+                p.mutations = p.mutations.with(bug.switch);
+            }
+            jobs.push((
+                Job {
+                    id: s.id,
+                    params: p,
+                    kind: SchedulerKind::Random,
+                    expect: None,
+                },
+                iterations.unwrap_or(DEBUG_BUDGET),
+            ));
         }
     }
     jobs
 }
+
+/// Executions of each scenario's DEBUG campaign (a quarter of a plain 2-CPU campaign).
+const DEBUG_BUDGET: usize = 30_000;
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (i, n) = s
@@ -479,7 +502,7 @@ pub fn check(a: &CheckArgs) -> ExitCode {
                     bar.set_message(format!(
                         "{} era {} cpus {} {}",
                         job.id.info().name,
-                        job.params.era,
+                        job.params.era_label(),
                         job.params.cpus,
                         job.kind
                     ));
@@ -598,7 +621,7 @@ pub fn check(a: &CheckArgs) -> ExitCode {
         println!(
             "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8.2} {:>10.0}  {}{}",
             r.scenario,
-            r.params.era,
+            r.params.era_label(),
             r.params.cpus,
             r.params.ops,
             r.scheduler.to_string(),
@@ -624,7 +647,7 @@ pub fn check(a: &CheckArgs) -> ExitCode {
         println!(
             "\nshipped bug, {} era {} (shipped in {}, fixed in {}: {}): {}",
             r.scenario,
-            r.params.era,
+            r.params.era_label(),
             b.shipped_in,
             b.fixed_in,
             b.fix,
@@ -646,14 +669,15 @@ pub fn check(a: &CheckArgs) -> ExitCode {
         let Some(f) = r.failure.as_ref() else {
             println!(
                 "\nFAILED {} era {}: the shipped bug was not found",
-                r.scenario, r.params.era
+                r.scenario,
+                r.params.era_label()
             );
             continue;
         };
         println!(
             "\nFAILED {} era {}: {}",
             r.scenario,
-            r.params.era,
+            r.params.era_label(),
             f.message.lines().next().unwrap_or("")
         );
         println!("  replay: slab-verify replay '{}'", f.token);
@@ -681,6 +705,7 @@ pub fn default_campaigns() -> Vec<serde_json::Value> {
             serde_json::json!({
                 "scenario": job.id.info().name,
                 "era": job.params.era.to_string(),
+                "debug": job.params.debug,
                 "cpus": job.params.cpus,
                 "ops": job.params.ops,
                 "scheduler": job.kind.to_string(),

@@ -726,10 +726,22 @@ pub fn ops_with(data: &[u8], knob: MutationKnob) {
 
 /// [`ops_with`] with an explicit audit knob.
 pub fn ops_with_audit(data: &[u8], knob: MutationKnob, audit: AuditKnob) {
+    ops_on_profile(data, knob, audit, false)
+}
+
+/// [`ops_with`] on a `CONFIG_DEBUG_SLAB` profile (the same input decodes to the same
+/// operations): every debug check runs, and any report it prints is a failure, since no
+/// operation of the `ops` target writes into object memory.
+pub fn ops_debug(data: &[u8], knob: MutationKnob) {
+    ops_on_profile(data, knob, AuditKnob::AtEnd, true)
+}
+
+fn ops_on_profile(data: &[u8], knob: MutationKnob, audit: AuditKnob, debug: bool) {
     let mut u = Unstructured::new(data);
     let mutations = knob.pick(&mut u);
     let era = era(&mut u);
     let mut p = ArchProfile::tiny();
+    p.debug = debug;
     p.cpus = u.int_in_range(1..=4).unwrap_or(1);
     if p.cpus >= 2 && u.ratio(1u8, 8).unwrap_or(false) {
         p.nodes = 2;
@@ -818,6 +830,9 @@ pub fn ops_with_audit(data: &[u8], knob: MutationKnob, audit: AuditKnob) {
     if drain {
         h.drain_all().unwrap_or_else(|d| panic!("{d}"));
         h.audit_now().unwrap_or_else(|d| panic!("{d}"));
+    }
+    if let Some(r) = h.machine().reports().first() {
+        panic!("a debug check fired on a well-behaved caller: {r}");
     }
 }
 

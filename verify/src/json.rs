@@ -185,6 +185,8 @@ pub struct FailureRow {
 pub struct CampaignRow {
     scenario: &'static str,
     era: Era,
+    /// A CONFIG_DEBUG_SLAB profile (`Params::debug`).
+    debug: bool,
     cpus: usize,
     ops: usize,
     /// The workload seed (`Params::seed`).
@@ -206,6 +208,7 @@ impl CampaignRow {
         CampaignRow {
             scenario: r.scenario,
             era: r.params.era,
+            debug: r.params.debug,
             cpus: r.params.cpus,
             ops: r.params.ops,
             workload_seed: r.params.seed,

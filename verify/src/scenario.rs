@@ -318,6 +318,21 @@ pub struct Params {
     pub seed: u64,
     /// Events kept in the trace.
     pub trace_capacity: usize,
+    /// `CONFIG_DEBUG_SLAB`: red zones, poisoning and the last user on every cache the
+    /// kernel forces them on, checked at run time. Scenarios assert that a clean run
+    /// reports nothing.
+    pub debug: bool,
+}
+
+impl Params {
+    /// The era as tokens and reports name it: `A`, or `A+debug` on a DEBUG profile.
+    pub fn era_label(&self) -> String {
+        if self.debug {
+            format!("{}+debug", self.era)
+        } else {
+            self.era.to_string()
+        }
+    }
 }
 
 impl Params {
@@ -330,6 +345,7 @@ impl Params {
             ops: 1,
             seed: 0,
             trace_capacity: 512,
+            debug: false,
         }
     }
     /// The same with one mutation.
@@ -378,6 +394,7 @@ fn machine_nodes<P: Platform>(
     let profile = ArchProfile {
         cpus: p.cpus,
         nodes,
+        debug: p.debug,
         ..ArchProfile::tiny()
     };
     let mut cfg = MachineConfig::new(profile, p.era);
@@ -783,6 +800,18 @@ fn final_audit<P: Platform>(m: &Machine<P>) {
         panic!(
             "{}",
             record_failure(m, &format!("audit: {r}"), FailedIn::Audit)
+        );
+    }
+    // No scenario's caller misbehaves, so a DEBUG check that fired is a slip of the
+    // model (or a switch) that the kernel's own safety net would have printed.
+    if let Some(first) = m.reports().first() {
+        panic!(
+            "{}",
+            record_failure(
+                m,
+                &format!("debug check: the kernel would print: {first}"),
+                FailedIn::Audit
+            )
         );
     }
 }
@@ -1199,7 +1228,10 @@ fn grow_failure<P: Platform>(p: &Params) -> Outcome {
     let m = machine::<P>(p, KmallocSetup::UpTo(64), faults);
     // Era A: 1024-byte objects are off-slab (>= PAGE_SIZE/8), descriptor from size-64 (or
     // size-32). Era B: off-slab too (>= 128 and no room left over).
-    let c = tiny_cache(&m, "scn", 1024, (2, 1, 0));
+    // DEBUG adds 24 bytes (two red zones, the user word): 1000 of them make the same
+    // 1024-byte slot, four to a page with nothing left over.
+    let size = if p.debug { 1000 } else { 1024 };
+    let c = tiny_cache(&m, "scn", size, (2, 1, 0));
     assert!(c.geo.off_slab(), "scenario needs an off-slab cache");
     let hs: Vec<_> = (0..2)
         .map(|cpu| {

@@ -103,7 +103,7 @@ fn fnv1a(parts: &[&str]) -> u64 {
 fn config_check(id: ScenarioId, p: &Params) -> String {
     let h = fnv1a(&[
         id.info().name,
-        &p.era.to_string(),
+        &p.era_label(),
         &p.cpus.to_string(),
         &p.ops.to_string(),
         &p.seed.to_string(),
@@ -270,7 +270,7 @@ pub fn token(id: ScenarioId, p: &Params, failure: &FailureId, schedule: &Schedul
     format!(
         "{TOKEN_VERSION}:{}:{}:{}:{}:{}:{}:{}-{}:{}",
         id.info().name,
-        p.era,
+        p.era_label(),
         p.cpus,
         p.ops,
         p.seed,
@@ -348,7 +348,17 @@ pub fn decode_token(t: &str) -> Result<Token, ReplayError> {
     }
     let id = ScenarioId::from_name(f[1])
         .ok_or_else(|| ReplayError::UnknownScenario(f[1].to_string()))?;
-    let era: Era = f[2].parse().map_err(ReplayError::Malformed)?;
+    let (era, debug) = match f[2].split_once('+') {
+        Some((e, "debug")) => (e, true),
+        Some((_, other)) => {
+            return Err(ReplayError::Malformed(format!(
+                "era `{}`: `+{other}` is not `+debug`",
+                f[2]
+            )))
+        }
+        None => (f[2], false),
+    };
+    let era: Era = era.parse().map_err(ReplayError::Malformed)?;
     let num = |s: &str, what: &str| {
         s.parse::<u64>()
             .map_err(|_| ReplayError::Malformed(format!("{what} `{s}` is not a number")))
@@ -391,6 +401,7 @@ pub fn decode_token(t: &str) -> Result<Token, ReplayError> {
     p.ops = ops;
     p.seed = seed;
     p.mutations = mutations;
+    p.debug = debug;
     Ok(Token {
         config_matches: config_check(id, &p) == check,
         id,

@@ -207,6 +207,7 @@ fn budgets_block(jobs: &[Value]) -> String {
     let key = |j: &Value| {
         (
             j["expected_finding"].as_bool().expect("expected_finding"),
+            j["debug"].as_bool().expect("debug"),
             num_of(j, "cpus"),
             num_of(j, "ops"),
             num_of(j, "executions"),
@@ -220,7 +221,7 @@ fn budgets_block(jobs: &[Value]) -> String {
     groups.sort_by_key(|k| k.0);
     for k in groups {
         let group: Vec<&Value> = jobs.iter().filter(|j| key(j) == k).collect();
-        let (faithful, cpus, ops, executions) = k;
+        let (faithful, debug, cpus, ops, executions) = k;
         let scenarios = distinct(group.iter().map(|j| str_of(j, "scenario").to_string()));
         let eras = distinct(group.iter().map(|j| str_of(j, "era").to_string()));
         let scheds = distinct(group.iter().map(|j| str_of(j, "scheduler").to_string()));
@@ -252,6 +253,8 @@ fn budgets_block(jobs: &[Value]) -> String {
             format!(
                 "{who}: the faithful model of a shipped bug (must find it; stops at the finding)"
             )
+        } else if debug {
+            format!("{who} on a DEBUG profile (`--debug`: red zones, poison, last user; no debug check may fire)")
         } else {
             who
         };
