@@ -32,6 +32,7 @@ use crate::cpu::{Context, IrqOff};
 use crate::error::SlabError;
 use crate::gfp::Gfp;
 use crate::machine::{Machine, Owner};
+use crate::mutation::Mutation;
 use crate::profile::Era;
 use crate::slab::Slab;
 use crate::slab_flags::SlabFlags;
@@ -363,7 +364,9 @@ impl<'m, P: Platform> Context<'m, P> {
     ) -> u64 {
         if let Some(l) = DebugLayout::of(self.m, cachep) {
             if l.poison {
-                self.check_poison_obj(cachep, &l, slot, "cache_alloc_debugcheck_after");
+                if !self.m.mutations().has(Mutation::PoisonUncheckedOnAlloc) {
+                    self.check_poison_obj(cachep, &l, slot, "cache_alloc_debugcheck_after");
+                }
                 self.poison_obj(&l, slot, POISON_INUSE);
             }
             if l.store_user {
@@ -420,7 +423,9 @@ impl<'m, P: Platform> Context<'m, P> {
             read_u64(self.m, l.redzone1(slot)),
             read_u64(self.m, l.redzone2(slot)),
         );
-        if r1 == RED_ACTIVE && r2 == RED_ACTIVE {
+        if (r1 == RED_ACTIVE && r2 == RED_ACTIVE)
+            || self.m.mutations().has(Mutation::RedzoneUncheckedOnFree)
+        {
             return true;
         }
         let message = if r1 == RED_INACTIVE && r2 == RED_INACTIVE {

@@ -116,6 +116,12 @@ mutations! {
     /// (`numa_mem_id()` before the irq window) instead of the page's node
     /// (`page_to_nid(page)`): a page from another node is put on the wrong node's lists.
     FallbackGrowAskedNode => "fallback-grow-asked-node",
+    /// DEBUG: `verify_redzone_free` trusts the red zones without reading them: a write
+    /// past an object's end or before its start, and a double free, go unreported.
+    RedzoneUncheckedOnFree => "redzone-unchecked-on-free",
+    /// DEBUG: `cache_alloc_debugcheck_after` poisons with `POISON_INUSE` without
+    /// `check_poison_obj` first: a write after free goes unreported.
+    PoisonUncheckedOnAlloc => "poison-unchecked-on-alloc",
     /// **Fix** of a bug the model found in era B (4.4): a `/proc/slabinfo` write takes
     /// `get_online_cpus()` around `do_tune_cpucache`, as `kmem_cache_create` does. Without
     /// it `take_cpu_down` can run between the tune's `kick_all_cpus_sync` and its
@@ -248,6 +254,8 @@ impl Mutation {
             Mutation::CreateLockOrder => "kmem_cache_create takes slab_mutex before get_online_cpus (era B), the opposite of the CPU hot-plug path's order: an ABBA deadlock with cpu_down.",
             Mutation::TakeCpuDownUnstopped => "take_cpu_down clears the CPU's online bit without stop_machine: the dying CPU may still be inside an irq-off section, using the array that cpuup_canceled drains.",
             Mutation::FallbackGrowAskedNode => "fallback_alloc hands cache_grow the node it asked the page allocator for (numa_mem_id() before the irq window) instead of the page's node (page_to_nid(page)): a page of another node goes on the wrong node's lists.",
+            Mutation::RedzoneUncheckedOnFree => "DEBUG: verify_redzone_free takes the red zones as active without reading them, so a write past the object's end or before its start, and a double free, go unreported.",
+            Mutation::PoisonUncheckedOnAlloc => "DEBUG: cache_alloc_debugcheck_after writes POISON_INUSE without check_poison_obj first, so a write into a freed object goes unreported.",
             Mutation::FixTuneOnlineCpus => "Fix switch: a /proc/slabinfo write takes get_online_cpus() around do_tune_cpucache, as kmem_cache_create does. Without it (4.4), take_cpu_down can run between the tune's kick_all_cpus_sync and its for_each_online_cpu drain: the dying CPU's old array is freed with its objects, which stay allocated in their slabs for good.",
         }
     }
@@ -286,6 +294,8 @@ impl Mutation {
             Mutation::CreateLockOrder => "\"slab: Avoid deadlock at kmem_cache_create/kmem_cache_destroy\" (2.6.16; Message-ID 20060209182923.GA3576@localhost.localdomain; B.6)",
             Mutation::TakeCpuDownUnstopped => "slip, no single upstream fix: take_cpu_down runs under stop_machine",
             Mutation::FallbackGrowAskedNode => "slip, no single upstream fix: fallback_alloc's cache_grow(cache, flags, page_to_nid(page), page)",
+            Mutation::RedzoneUncheckedOnFree => "slip, no single upstream fix: verify_redzone_free (2.6.24, 4.4) compares both words with RED_ACTIVE",
+            Mutation::PoisonUncheckedOnAlloc => "slip, no single upstream fix: cache_alloc_debugcheck_after (2.6.24, 4.4) calls check_poison_obj before poison_obj(POISON_INUSE)",
             Mutation::FixTuneOnlineCpus => "shipped in 4.4 (the same code in 6.1.20); no upstream fix (SLAB was removed in 6.8); found by this model (hotplug-vs-tune)",
         }
     }

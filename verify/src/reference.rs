@@ -103,6 +103,20 @@ pub enum MisuseKind {
     UseAfterDestroy,
 }
 
+/// How a misbehaving caller writes into object memory ([`Op::Corrupt`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
+pub enum CorruptKind {
+    /// `1 + at % 16` bytes just past the object (clipped to its slot): red zone 2 once
+    /// past the alignment pad.
+    PastEnd,
+    /// `1 + at % 8` bytes just before the object: red zone 1.
+    BeforeStart,
+    /// One byte at `at % obj_size` of the object after it was freed.
+    AfterFree,
+    /// The whole object while it is allocated: legitimate, never a finding.
+    Inside,
+}
+
 /// One operation. Indices are normalised (modulo the number of candidates), so every
 /// value is a valid operation; when no candidate exists the operation is skipped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
@@ -161,6 +175,18 @@ pub enum Op {
     CpuUp { cpu: u8 },
     /// `kmem_cache_alloc_node(cache, GFP_KERNEL, node % nodes)` from a task on `cpu`.
     AllocNode { cpu: u8, cache: u8, node: u8 },
+    /// A misbehaving caller on `cpu` (DEBUG profiles; elsewhere the write is left out):
+    /// allocates an object of `cache`, writes into memory it should not (see
+    /// [`CorruptKind`]) and frees it — for `AfterFree`, frees, writes and allocates again.
+    /// The reference predicts the one report the kernel's debug checks print, at that
+    /// operation: `cache_free_debugcheck`'s red-zone check or `cache_alloc_debugcheck_after`'s
+    /// poison check (eras A and B alike).
+    Corrupt {
+        kind: CorruptKind,
+        cpu: u8,
+        cache: u8,
+        at: u8,
+    },
 }
 
 impl Op {
@@ -178,7 +204,8 @@ impl Op {
             | Op::IrqFree { cpu, .. }
             | Op::IrqKmalloc { cpu, .. }
             | Op::IrqKfree { cpu, .. }
-            | Op::AllocNode { cpu, .. } => Some(cpu),
+            | Op::AllocNode { cpu, .. }
+            | Op::Corrupt { cpu, .. } => Some(cpu),
             _ => None,
         }
     }
@@ -1301,6 +1328,128 @@ impl Harness {
         self.allocated(cpu, &c, Origin::User(ci), got)
     }
 
+    /// [`Op::Corrupt`]. The object comes from `do_alloc` and goes back through the same
+    /// path as [`Op::Free`], so every other prediction (array tops, live counts) holds.
+    fn do_corrupt(&mut self, kind: CorruptKind, cpu: u8, cache: u8, at: u8) -> Check {
+        let Some(ci) = self.pick_cache(cache) else {
+            return self.skip();
+        };
+        let before = self.r.user_live[ci].len();
+        // Same raw index, same pick: the object comes from cache ci.
+        self.do_alloc(cpu, cache, false)?;
+        if self.r.user_live[ci].len() == before {
+            return Ok(()); // skipped, or NULL under fault injection
+        }
+        let obj = *self.r.user_live[ci].last().expect("just allocated");
+        let c = self.caches[ci].0.clone();
+        let cpu_n = self.cpu(cpu);
+        let g = &c.geo;
+        let debug = self.m.profile().debug;
+        let red_zone = debug && g.flags.contains(SlabFlags::RED_ZONE);
+        let poison = debug && g.flags.contains(SlabFlags::POISON);
+        let store_user = debug && g.flags.contains(SlabFlags::STORE_USER);
+        // Red zone 2 from the object's start (dbg_redzone2, both eras), and the slot's end.
+        let tail = 8 + if store_user {
+            slab_model::geometry::redzone_align(self.m.profile())
+        } else {
+            0
+        };
+        let rz2 = g.size - tail - g.obj_offset;
+        let slot_end = g.size - g.obj_offset;
+        let t = self.m.task(cpu_n, task_name(cpu_n));
+        let write = |off: i64, len: usize| {
+            t.caller_write(obj, off, &vec![0u8; len])
+                .map_err(|e| format!("caller_write({obj:#x}{off:+}, {len}): {e:?}"))
+        };
+        // (report expected from the free, report expected from the re-allocation)
+        let (at_free, at_realloc) = match kind {
+            // Without red zones the bytes around an object belong to its neighbours: a
+            // write there would be a different bug, so the op leaves it out.
+            CorruptKind::PastEnd if red_zone => {
+                let n = (1 + at as usize % 16).min(slot_end - g.object_size);
+                write(g.object_size as i64, n)?;
+                (g.object_size + n > rz2, false)
+            }
+            CorruptKind::BeforeStart if red_zone => {
+                let n = 1 + at as usize % 8;
+                write(-(n as i64), n)?;
+                (true, false)
+            }
+            CorruptKind::Inside if debug => {
+                write(0, g.object_size)?;
+                (false, false)
+            }
+            CorruptKind::AfterFree if poison && self.lifo => (false, true),
+            _ => (false, false),
+        };
+        drop(t);
+        self.free_obj(cpu_n, &c, obj)?;
+        let freed_report = self.m.take_reports();
+        match (at_free, freed_report.as_slice()) {
+            (false, []) => {}
+            (true, [r])
+                if r.message() == "memory outside object was overwritten"
+                    && r.function() == "cache_free_debugcheck" => {}
+            _ => {
+                return Err(format!(
+                "{kind:?} at {at} on {} ({}): the free should report {}, reports {freed_report:?}",
+                c.name,
+                if red_zone {
+                    "red-zoned"
+                } else {
+                    "no red zones"
+                },
+                if at_free {
+                    "\"memory outside object was overwritten\""
+                } else {
+                    "nothing"
+                }
+            ))
+            }
+        }
+        if !at_realloc {
+            return Ok(());
+        }
+        let off = at as usize % g.object_size;
+        self.m
+            .task(cpu_n, task_name(cpu_n))
+            .caller_write(obj, off as i64, &[0])
+            .map_err(|e| format!("caller_write into freed {obj:#x}: {e:?}"))?;
+        let before = self.r.user_live[ci].len();
+        self.do_alloc(cpu, cache, false)?;
+        if self.r.user_live[ci].len() == before {
+            return Err(format!("{}: re-allocation after a free failed", c.name));
+        }
+        let again = *self.r.user_live[ci].last().expect("just allocated");
+        let reports = self.m.take_reports();
+        let found = matches!(reports.as_slice(),
+            [slab_model::SlabReport::SlabCorruption { function: "cache_alloc_debugcheck_after", start, first_bad, .. }]
+                if *start == obj && *first_bad == off);
+        // LIFO: the freed object is on top of this CPU's array and comes straight back.
+        if again != obj || !found {
+            return Err(format!(
+                "write after free at {off} of {obj:#x} ({}): the re-allocation returned {again:#x} and should report \"Slab corruption\" at offset {off}, reports {reports:?}",
+                c.name
+            ));
+        }
+        self.free_obj(cpu_n, &c, obj)
+    }
+
+    /// `kmem_cache_free(c, obj)` of a live object from a task on `cpu`, recorded.
+    fn free_obj(&mut self, cpu: usize, c: &Cache, obj: u64) -> Check {
+        self.m
+            .task(cpu, task_name(cpu))
+            .kmem_cache_free(c, obj)
+            .map_err(|e| {
+                format!(
+                    "kmem_cache_free({}, {obj:#x}) of a live object: {e:?}",
+                    c.name
+                )
+            })?;
+        self.freed(cpu, obj);
+        Ok(())
+    }
+
     /// An operation naming a CPU that is down: the model refuses it with `CpuOffline`
     /// before anything changes (the reaper's work was cancelled: it does not run).
     fn on_offline_cpu(&mut self, op: &Op, cpu: usize) -> Check {
@@ -1385,6 +1534,12 @@ impl Harness {
             Op::CpuDown { cpu } => self.do_cpu_down(cpu),
             Op::CpuUp { cpu } => self.do_cpu_up(cpu),
             Op::AllocNode { cpu, cache, node } => self.do_alloc_node(cpu, cache, node),
+            Op::Corrupt {
+                kind,
+                cpu,
+                cache,
+                at,
+            } => self.do_corrupt(kind, cpu, cache, at),
             Op::Alloc { cpu, cache } => self.do_alloc(cpu, cache, false),
             Op::IrqAlloc { cpu, cache } => self.do_alloc(cpu, cache, true),
             Op::Free { cpu, cache, which } => self.do_free(cpu, cache, which, false),
