@@ -126,6 +126,9 @@ impl<'m, P: Platform> Context<'m, P> {
         irq: &IrqOff<'m, P>,
     ) {
         self.enter(cachep.id, KFn::CacheFreeAlien);
+        if let Some(st) = &cachep.stats {
+            st.inc_nodefrees(irq);
+        }
         let local = &cachep.nodes[self.node()];
         if !local.alien_attached() {
             // `n->alien == NULL`: straight into the remote node's lists. (Unreachable in
@@ -144,6 +147,9 @@ impl<'m, P: Platform> Context<'m, P> {
             .expect("an alien array for every remote node");
         let doomed = alien.with(irq, cachep.id, |ac| {
             let doomed = if ac.avail() == ac.limit {
+                if let Some(st) = &cachep.stats {
+                    st.inc_acoverflow(irq);
+                }
                 self.__drain_alien_cache(cachep, ac, nodeid, irq)
             } else {
                 Vec::new()

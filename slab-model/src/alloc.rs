@@ -177,8 +177,18 @@ impl<'m, P: Platform> Context<'m, P> {
             }
         });
         match hit {
-            Some(o) => (Some(o), irq),
-            None => self.cache_alloc_refill(cachep, flags, irq),
+            Some(o) => {
+                if let Some(st) = &cachep.stats {
+                    st.inc_allochit(&irq);
+                }
+                (Some(o), irq)
+            }
+            None => {
+                if let Some(st) = &cachep.stats {
+                    st.inc_allocmiss(&irq);
+                }
+                self.cache_alloc_refill(cachep, flags, irq)
+            }
         }
     }
 
@@ -384,6 +394,7 @@ impl<'m, P: Platform> Context<'m, P> {
         let num = cachep.num();
         let size = cachep.size();
         let mut moves: Vec<(u64, ListKind, ListKind, u32)> = Vec::new();
+        let mut alloced = 0;
         cachep.nodes[node].lists(lock, |l| {
             let mut batchcount = batchcount;
             while batchcount > 0 {
@@ -415,6 +426,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 let to = if full && !muts.has(Mutation::FullSlabStaysPartial) { ListKind::Full } else { ListKind::Partial };
                 l.slabs.list_add(id, to);
                 moves.push((id, from, to, taken.len() as u32));
+                alloced += taken.len();
                 self.ac_do(cachep, irq, ac, |a| {
                     for o in taken {
                         a.push(o);
@@ -431,6 +443,9 @@ impl<'m, P: Platform> Context<'m, P> {
             );
             l.free_objects -= avail;
         });
+        if let Some(st) = &cachep.stats {
+            st.refill_taken(lock, alloced);
+        }
         for (id, from, to, count) in moves {
             self.trace(
                 cachep.id,
@@ -491,6 +506,9 @@ impl<'m, P: Platform> Context<'m, P> {
                 );
                 Some(obj)
             });
+            if let (Some(st), Some(_)) = (&cachep.stats, got) {
+                st.node_alloc(&lock);
+            }
             drop(lock);
             if got.is_some() {
                 return (got, irq);

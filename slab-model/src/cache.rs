@@ -9,6 +9,7 @@ use crate::machine::REAPTIMEOUT_NODE;
 use crate::node::{KmemCacheNode, NodeLists};
 use crate::profile::{ArchProfile, Era};
 use crate::slab_flags::SlabFlags;
+use crate::stats::{CacheStats, SlabStats};
 use crate::sync::{PeekWord, Platform, TrackedCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -93,6 +94,8 @@ pub struct KmemCache<P: Platform> {
     pub era: Era,
     /// `nodelists[]` (A) / `node[]` (B).
     pub nodes: Vec<KmemCacheNode<P>>,
+    /// The `STATS` fields (`CONFIG_DEBUG_SLAB` profiles only): see [`crate::stats`].
+    pub(crate) stats: Option<CacheStats<P>>,
     destroyed: AtomicBool,
 }
 
@@ -182,8 +185,15 @@ impl<P: Platform> KmemCache<P> {
             array_ptr: (0..profile.cpus).map(|_| P::Word::new(0)).collect(),
             era,
             nodes,
+            stats: profile.debug.then(CacheStats::new),
             destroyed: AtomicBool::new(false),
         }
+    }
+
+    /// The statistics `/proc/slabinfo` prints with `(statistics)`, on a
+    /// `CONFIG_DEBUG_SLAB` profile (`None` on a plain one, as a kernel without `STATS`).
+    pub fn stats(&self) -> Option<SlabStats> {
+        self.stats.as_ref().map(CacheStats::snapshot)
     }
 
     /// Which of a CPU's two allocations generation `g` lives in.

@@ -129,6 +129,13 @@ impl<'m, P: Platform> Context<'m, P> {
             }
         }
         let full = cachep.ac(irq, ac, |a| a.avail() >= a.limit);
+        if let Some(st) = &cachep.stats {
+            if full && !self.m.mutations().has(Mutation::StatsFreehitOnFlush) {
+                st.inc_freemiss(irq);
+            } else {
+                st.inc_freehit(irq);
+            }
+        }
         if full {
             self.cache_flusharray(cachep, ac, irq);
         }
@@ -194,7 +201,11 @@ impl<'m, P: Platform> Context<'m, P> {
             }
             doomed = self.free_block(cachep, &objs, node, &Access::Locked(&lock));
         }
-        // free_done:
+        // free_done: (#if STATS) count the node's free slabs for <maxfreeable>.
+        if let Some(st) = &cachep.stats {
+            let i = n.lists(&lock, |l| l.slabs.free.len());
+            st.set_freeable(&lock, i);
+        }
         self.spin_unlock_slabs_destroy(cachep, doomed, lock, irq);
         cachep.ac(irq, ac, |a| a.take_bottom(batchcount, muts));
     }
@@ -327,6 +338,9 @@ impl<'m, P: Platform> Context<'m, P> {
                 }
             }
         });
+        if let Some(st) = &cachep.stats {
+            st.dec_active(objpp.len());
+        }
         self.trace(
             cachep.id,
             EventKind::ObjectsMoved {

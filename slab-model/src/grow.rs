@@ -128,6 +128,9 @@ impl<'m, P: Platform> Context<'m, P> {
                 l.slabs.list_add_tail(id, ListKind::Free);
                 l.free_objects += cachep.num();
             });
+            if let Some(st) = &cachep.stats {
+                st.inc_grown(&lock);
+            }
             drop(lock);
             self.trace(
                 cachep.id,

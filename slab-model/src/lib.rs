@@ -46,6 +46,7 @@ pub mod site;
 pub mod slab;
 pub mod slab_flags;
 pub mod slabinfo;
+pub mod stats;
 pub mod sync;
 pub mod trace;
 pub mod tune;

@@ -122,6 +122,12 @@ mutations! {
     /// DEBUG: `cache_alloc_debugcheck_after` poisons with `POISON_INUSE` without
     /// `check_poison_obj` first: a write after free goes unreported.
     PoisonUncheckedOnAlloc => "poison-unchecked-on-alloc",
+    /// STATS: `__cache_free` counts `freehit` on both branches, also when the array is
+    /// full and `cache_flusharray` runs (the kernel counts `freemiss` there).
+    StatsFreehitOnFlush => "stats-freehit-on-flush",
+    /// `drain_array` (the reaper's, not forced) ignores `touched`: an array allocated
+    /// from since the last reap is drained anyway, and the flag is left set.
+    ReapIgnoresTouched => "reap-ignores-touched",
     /// **Fix** of a bug the model found in era B (4.4): a `/proc/slabinfo` write takes
     /// `get_online_cpus()` around `do_tune_cpucache`, as `kmem_cache_create` does. Without
     /// it `take_cpu_down` can run between the tune's `kick_all_cpus_sync` and its
@@ -256,6 +262,8 @@ impl Mutation {
             Mutation::FallbackGrowAskedNode => "fallback_alloc hands cache_grow the node it asked the page allocator for (numa_mem_id() before the irq window) instead of the page's node (page_to_nid(page)): a page of another node goes on the wrong node's lists.",
             Mutation::RedzoneUncheckedOnFree => "DEBUG: verify_redzone_free takes the red zones as active without reading them, so a write past the object's end or before its start, and a double free, go unreported.",
             Mutation::PoisonUncheckedOnAlloc => "DEBUG: cache_alloc_debugcheck_after writes POISON_INUSE without check_poison_obj first, so a write into a freed object goes unreported.",
+            Mutation::StatsFreehitOnFlush => "STATS: __cache_free counts freehit also when the array is full and cache_flusharray runs, where the kernel counts freemiss: /proc/slabinfo's cpustat misreports the flushes.",
+            Mutation::ReapIgnoresTouched => "drain_array (cache_reap, not forced) drains a CPU array even when it was touched since the last reap, and leaves the flag set: the reaper takes objects away from a CPU that is using them.",
             Mutation::FixTuneOnlineCpus => "Fix switch: a /proc/slabinfo write takes get_online_cpus() around do_tune_cpucache, as kmem_cache_create does. Without it (4.4), take_cpu_down can run between the tune's kick_all_cpus_sync and its for_each_online_cpu drain: the dying CPU's old array is freed with its objects, which stay allocated in their slabs for good.",
         }
     }
@@ -296,6 +304,8 @@ impl Mutation {
             Mutation::FallbackGrowAskedNode => "slip, no single upstream fix: fallback_alloc's cache_grow(cache, flags, page_to_nid(page), page)",
             Mutation::RedzoneUncheckedOnFree => "slip, no single upstream fix: verify_redzone_free (2.6.24, 4.4) compares both words with RED_ACTIVE",
             Mutation::PoisonUncheckedOnAlloc => "slip, no single upstream fix: cache_alloc_debugcheck_after (2.6.24, 4.4) calls check_poison_obj before poison_obj(POISON_INUSE)",
+            Mutation::StatsFreehitOnFlush => "slip, no single upstream fix: __cache_free (2.6.24, 4.4) has STATS_INC_FREEMISS on the flush branch",
+            Mutation::ReapIgnoresTouched => "slip, no single upstream fix: drain_array (2.6.24, 4.4) clears ac->touched and returns when it is set and force is 0",
             Mutation::FixTuneOnlineCpus => "shipped in 4.4 (the same code in 6.1.20); no upstream fix (SLAB was removed in 6.8); found by this model (hotplug-vs-tune)",
         }
     }

@@ -97,7 +97,11 @@ impl<'m, P: Platform> Context<'m, P> {
             } else {
                 self.site(cachep.id, Site::PeekFreeLimit);
                 let tofree = n.peek_free_limit().div_ceil(5 * cachep.num());
-                out.slabs_freed += self.drain_freelist(&cachep, node, tofree);
+                let freed = self.drain_freelist(&cachep, node, tofree);
+                if let Some(st) = &cachep.stats {
+                    st.add_reaped(freed);
+                }
+                out.slabs_freed += freed;
             }
         }
         drop(chain);
@@ -132,7 +136,7 @@ impl<'m, P: Platform> Context<'m, P> {
         }
         if !force {
             self.site(cachep.id, Site::PeekAcTouched);
-            if words.touched.read_once() != 0 {
+            if words.touched.read_once() != 0 && !muts.has(Mutation::ReapIgnoresTouched) {
                 self.site(cachep.id, Site::ClearAcTouched);
                 words.touched.write_once(0);
                 return 0;

@@ -1,8 +1,12 @@
-//! `/proc/slabinfo` version 2.1, as 2.6.24's `s_show` prints it.
+//! `/proc/slabinfo` version 2.1, as 2.6.24's `s_show` prints it (4.4's `cache_show` prints
+//! the same columns), with the `globalstat` / `cpustat` columns of `2.1 (statistics)` on a
+//! `CONFIG_DEBUG_SLAB` profile ([`crate::stats`]).
 
 use crate::cache::KmemCache;
 use crate::cpu::{Context, ContextKind};
 use crate::machine::Machine;
+use crate::profile::Era;
+use crate::stats::SlabStats;
 use crate::sync::{Lock, Platform};
 use serde::Serialize;
 
@@ -36,10 +40,17 @@ pub struct SlabinfoRow {
     pub sharedavail: usize,
     /// `s_show`'s consistency complaint, if any ("free_objects accounting error", …).
     pub error: Option<&'static str>,
+    /// The statistics columns (`STATS`, i.e. a `CONFIG_DEBUG_SLAB` profile), and the era
+    /// whose `s_show` prints them (2.6.24's format string carries four tabs).
+    pub stats: Option<(SlabStats, Era)>,
 }
 
 /// The header lines (`print_slabinfo_header`, non-DEBUG build).
 pub const SLABINFO_HEADER: &str = "slabinfo - version: 2.1\n# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n";
+
+/// The header lines with statistics (`print_slabinfo_header` when `STATS`: 2.6.24 and
+/// 4.4 alike).
+pub const SLABINFO_HEADER_STATS: &str = "slabinfo - version: 2.1 (statistics)\n# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail> : globalstat <listallocs> <maxobjs> <grown> <reaped> <error> <maxfreeable> <nodeallocs> <remotefrees> <alienoverflow> : cpustat <allochit> <allocmiss> <freehit> <freemiss>\n";
 
 impl SlabinfoRow {
     /// One line, `%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu`.
@@ -58,7 +69,10 @@ impl SlabinfoRow {
             self.active_slabs,
             self.num_slabs,
             self.sharedavail
-        )
+        ) + &self
+            .stats
+            .map(|(st, era)| st.render(era))
+            .unwrap_or_default()
     }
 }
 
@@ -139,6 +153,7 @@ impl<P: Platform> Machine<P> {
             num_slabs,
             sharedavail,
             error,
+            stats: cachep.stats().map(|st| (st, cachep.era)),
         }
     }
 
@@ -151,7 +166,11 @@ impl<P: Platform> Machine<P> {
 
     /// The full text of `/proc/slabinfo`.
     pub fn slabinfo(&self) -> String {
-        let mut s = String::from(SLABINFO_HEADER);
+        let mut s = String::from(if self.profile().debug {
+            SLABINFO_HEADER_STATS
+        } else {
+            SLABINFO_HEADER
+        });
         for r in self.slabinfo_rows() {
             s.push_str(&r.render());
             s.push('\n');

@@ -46,6 +46,8 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+mod stats;
+
 /// Context names per CPU, without formatting one per operation (names only label traces).
 fn cpu_name(names: &'static [&'static str; 8], generic: &'static str, cpu: usize) -> &'static str {
     names.get(cpu).copied().unwrap_or(generic)
@@ -337,6 +339,10 @@ pub struct Harness {
     /// Run the full audit after every step (the default); when off, only
     /// [`Harness::audit_now`] audits (the fuzz target's fast mode).
     audit_each_step: bool,
+    /// `(cpu, cache id)` → what the reference knows of that array's `touched` flag.
+    touched: BTreeMap<(usize, u32), stats::Touched>,
+    /// Cache id → the highest `active_objs` seen (`<maxobjs>`'s prediction).
+    high: BTreeMap<u32, usize>,
 }
 
 /// Runs `ops` on a fresh `Machine<StdPlatform>` built from `cfg` with the user caches
@@ -402,6 +408,8 @@ impl Harness {
             index: 0,
             poisoned: false,
             audit_each_step: true,
+            touched: BTreeMap::new(),
+            high: BTreeMap::new(),
         };
         for args in caches {
             let c =
@@ -506,7 +514,10 @@ impl Harness {
             Ok(r) => r,
         };
         if !self.audit_each_step {
-            return match checked.and_then(|()| self.check_live_counts()) {
+            let checked = checked
+                .and_then(|()| self.check_live_counts())
+                .and_then(|()| self.check_active_stats());
+            return match checked {
                 Err(what) => Err(fail(what, self.m.audit(), self.m.slabinfo())),
                 Ok(()) => Ok(()),
             };
@@ -522,7 +533,9 @@ impl Harness {
                 ));
             }
         };
-        let checked = checked.and_then(|()| self.check_live_counts());
+        let checked = checked
+            .and_then(|()| self.check_live_counts())
+            .and_then(|()| self.check_active_stats());
         match checked {
             Err(what) => Err(fail(what, audit, self.m.slabinfo())),
             Ok(()) if !audit.is_ok() => Err(fail("audit failed".into(), audit, self.m.slabinfo())),
@@ -741,6 +754,7 @@ impl Harness {
         if self.over_budget(self.r.facts[&c.id].slab_bytes) {
             return self.skip();
         }
+        let pre = self.stats_pre(cpu, &c);
         let got = if irq {
             self.m
                 .interrupt(cpu, irq_name(cpu))
@@ -751,6 +765,7 @@ impl Harness {
                 .kmem_cache_alloc(&c, Gfp::KERNEL)
         };
         let got = got.map_err(|e| format!("kmem_cache_alloc({}): unexpected {e:?}", c.name))?;
+        self.check_alloc_stats(pre, cpu, &c, true)?;
         self.allocated(cpu, &c, Origin::User(ci), got)
     }
 
@@ -761,6 +776,7 @@ impl Harness {
         let cpu = self.cpu(cpu);
         let c = self.caches[ci].0.clone();
         let obj = self.r.user_live[ci][k];
+        let pre = self.stats_pre(cpu, &c);
         let res = if irq {
             self.m
                 .interrupt(cpu, irq_name(cpu))
@@ -774,6 +790,7 @@ impl Harness {
                 c.name
             )
         })?;
+        self.check_free_stats(pre, cpu, &c, obj)?;
         self.freed(cpu, obj);
         Ok(())
     }
@@ -817,12 +834,18 @@ impl Harness {
         if dma {
             flags = flags | Gfp::DMA;
         }
+        // kmalloc(0) returns ZERO_SIZE_PTR before any cache is involved.
+        let want_alloc = want.clone().filter(|_| size > 0);
+        let pre = want_alloc.as_ref().and_then(|c| self.stats_pre(cpu, c));
         let got = if irq {
             self.m.interrupt(cpu, irq_name(cpu)).kmalloc(size, flags)
         } else {
             self.m.task(cpu, task_name(cpu)).kmalloc(size, flags)
         };
         let got = got.map_err(|e| format!("kmalloc({size}, {flags}): unexpected {e:?}"))?;
+        if let Some(c) = &want_alloc {
+            self.check_alloc_stats(pre, cpu, c, true)?;
+        }
         if size == 0 {
             return match got {
                 Some(ZERO_SIZE_PTR) => Ok(()),
@@ -846,12 +869,17 @@ impl Harness {
         }
         let cpu = self.cpu(cpu);
         let obj = self.r.kmalloc_live[which as usize % self.r.kmalloc_live.len()];
+        let c = self.m.virt_to_cache(obj);
+        let pre = c.as_ref().and_then(|c| self.stats_pre(cpu, c));
         let res = if irq {
             self.m.interrupt(cpu, irq_name(cpu)).kfree(obj)
         } else {
             self.m.task(cpu, task_name(cpu)).kfree(obj)
         };
         res.map_err(|e| format!("kfree({obj:#x}) of a live object: {e:?}"))?;
+        if let Some(c) = &c {
+            self.check_free_stats(pre, cpu, c, obj)?;
+        }
         self.freed(cpu, obj);
         Ok(())
     }
@@ -901,6 +929,7 @@ impl Harness {
     fn do_reap(&mut self, cpu: u8, ticks: u16) -> Check {
         let cpu = self.cpu(cpu);
         self.m.advance_jiffies(ticks as u64 % 1024);
+        let pre = self.reap_pre(cpu);
         let out = self.m.reaper(cpu, reap_name(cpu)).cache_reap();
         self.forget_cpu(cpu);
         // Slabs of off-slab caches destroyed by the reaper free their descriptors.
@@ -912,7 +941,7 @@ impl Harness {
         if out.skipped {
             return Err("cache_reap skipped (cache_chain_mutex busy) in a sequential run".into());
         }
-        Ok(())
+        self.check_reap(cpu, pre)
     }
 
     fn do_tune(&mut self, cache: u8, limit: u8, batch: u8, shared: u8) -> Check {
@@ -937,6 +966,7 @@ impl Harness {
                 c.name
             )
         })?;
+        self.arrays_replaced(c.id);
         let f = self.r.facts.get_mut(&c.id).expect("facts");
         f.limit = limit;
         f.batch = batch;
@@ -1270,6 +1300,7 @@ impl Harness {
             return expect_err("cpu_down", got, &SlabError::CpuAlreadyOffline { cpu });
         }
         got.map_err(|e| format!("cpu_down({cpu}): {e:?}"))?;
+        self.cpu_arrays_replaced(cpu);
         // Its array went back to the slabs; slabs destroyed on the way freed their
         // off-slab descriptors from CPU 0.
         self.forget_cpu(cpu);
@@ -1292,6 +1323,7 @@ impl Harness {
         }
         got.map_err(|e| format!("cpu_up({cpu}): {e:?}"))?;
         self.forget_cpu(cpu);
+        self.cpu_arrays_replaced(cpu);
         Ok(())
     }
 
@@ -1305,6 +1337,10 @@ impl Harness {
         if self.over_budget(self.r.facts[&c.id].slab_bytes) {
             return self.skip();
         }
+        // The local node takes the per-CPU path (____cache_alloc), another node
+        // ____cache_alloc_node, which counts nodeallocs and leaves the array alone.
+        let local = node == self.m.cpus()[cpu].node;
+        let pre = if local { self.stats_pre(cpu, &c) } else { None };
         let got = self
             .m
             .task(cpu, task_name(cpu))
@@ -1315,6 +1351,7 @@ impl Harness {
                     c.name
                 )
             })?;
+        self.check_alloc_stats(pre, cpu, &c, local)?;
         if let Some(o) = got {
             // Without faults the node has memory: the object comes from it.
             if !self.faults && self.m.page_node_of(o) != Some(node) {
@@ -1337,6 +1374,8 @@ impl Harness {
         let before = self.r.user_live[ci].len();
         // Same raw index, same pick: the object comes from cache ci.
         self.do_alloc(cpu, cache, false)?;
+        // num_active rises here and may fall in the free below: <maxobjs> must see the top.
+        self.check_active_stats()?;
         if self.r.user_live[ci].len() == before {
             return Ok(()); // skipped, or NULL under fault injection
         }
@@ -1437,6 +1476,7 @@ impl Harness {
 
     /// `kmem_cache_free(c, obj)` of a live object from a task on `cpu`, recorded.
     fn free_obj(&mut self, cpu: usize, c: &Cache, obj: u64) -> Check {
+        let pre = self.stats_pre(cpu, c);
         self.m
             .task(cpu, task_name(cpu))
             .kmem_cache_free(c, obj)
@@ -1446,8 +1486,9 @@ impl Harness {
                     c.name
                 )
             })?;
+        self.check_free_stats(pre, cpu, c, obj)?;
         self.freed(cpu, obj);
-        Ok(())
+        self.check_active_stats()
     }
 
     /// An operation naming a CPU that is down: the model refuses it with `CpuOffline`
