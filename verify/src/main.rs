@@ -1,74 +1,8 @@
-//! `slab-verify`: command-line driver of the SLAB model's checkers.
-//!
-//! One clap `Subcommand` per tool; each lives in its own `cli_*.rs` module exposing an
-//! `Args` struct and a `run` function returning the process exit code (0 success,
-//! 1 a check failed, 2 usage or input error, 130 interrupted: `exit.rs`). `--json` output
-//! follows `verify/schema/slab-verify.schema.json` (`json.rs`).
+//! `slab-verify`: command-line driver of the SLAB model's checkers. The commands live in
+//! `cli/` (one module per command, `cli/mod.rs` parses and dispatches).
 
-mod cli_geometry;
-mod cli_mutations;
-mod cli_replay;
-mod cli_run;
-mod cli_verify;
-mod exit;
-mod json;
+mod cli;
 
-use clap::{Parser, Subcommand};
-use std::process::ExitCode;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "slab-verify",
-    version,
-    about = "Checks for the executable model of Linux mm/slab.c"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// The scenarios, mutations (known-bad switches) and presets.
-    List(cli_verify::ListArgs),
-    /// The main job: every scenario under shuttle (random and PCT, both eras, 2-8 CPUs).
-    Check(cli_verify::CheckArgs),
-    /// One scenario under one scheduler; on failure print and save the counterexample.
-    Run(cli_run::RunArgs),
-    /// Re-run a counterexample's exact schedule.
-    Replay(cli_replay::ReplayArgs),
-    /// The detection matrix: every mutation against every checker.
-    Mutations(cli_mutations::MutationsArgs),
-    /// Compute one cache's kmem_cache_create geometry, or check a golden slabinfo TSV.
-    Geometry(Box<cli_geometry::GeometryArgs>),
-}
-
-fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        // clap's whole message: the error, its tips ("a similar subcommand exists",
-        // the possible values), the usage line. --help and --version go to stdout, exit 0;
-        // usage errors to stderr, exit 2.
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
-    };
-    // Model failures are reported by the commands themselves (invariant, schedule, trace);
-    // the default hook's "thread panicked at" lines would only repeat them.
-    if std::env::var_os("SLAB_VERIFY_PANIC_HOOK").is_none() {
-        slab_verify::shuttle_driver::quiet_panics(Box::new(|_| {}));
-    }
-    // shuttle's own `test panicked in task '...'` lines (see exit.rs) off stderr.
-    let stderr = exit::Stderr::filter_shuttle_noise();
-    let code = match cli.command {
-        Command::List(a) => cli_verify::list(&a),
-        Command::Check(a) => cli_verify::check(&a),
-        Command::Run(a) => cli_run::run(&a),
-        Command::Replay(a) => cli_replay::replay_cmd(&a),
-        Command::Mutations(a) => cli_mutations::mutations(&a),
-        Command::Geometry(args) => cli_geometry::run(&args),
-    };
-    stderr.finish();
-    code
+fn main() -> std::process::ExitCode {
+    cli::main()
 }

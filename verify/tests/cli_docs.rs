@@ -6,7 +6,7 @@
 //!   `slab-verify <command> --help` prints them (the binary is run);
 //! * `<!-- check-budgets:begin … -->` … `<!-- check-budgets:end -->`: `check`'s campaigns
 //!   and their default budgets, grouped, and the totals, from `check_jobs` in
-//!   verify/src/cli_verify.rs (through its `default_campaigns`), cross-checked against the
+//!   verify/src/cli/verify.rs (through its `default_campaigns`), cross-checked against the
 //!   campaigns the binary really runs (`check --json --iterations 1`).
 //!
 //! To regenerate after changing an option or a budget:
@@ -16,18 +16,19 @@
 //! rewrites the blocks in docs/cli.md in place (nothing outside the markers changes).
 //!
 //! `check_jobs` lives in the binary, which a test cannot link, so the binary's modules that
-//! `cli_verify.rs` needs are compiled into this test as well (`#[path]` below); if
-//! cli_verify.rs starts using another binary module, add it here.
+//! `cli/verify.rs` needs are compiled into this test as well (`#[path]` below, at the crate
+//! root so that its `super::exit` and `super::json` resolve); if cli/verify.rs starts
+//! using another module of `cli/`, add it here.
 
 #[allow(dead_code)]
-#[path = "../src/cli_verify.rs"]
-mod cli_verify;
-#[allow(dead_code)]
-#[path = "../src/exit.rs"]
+#[path = "../src/cli/exit.rs"]
 mod exit;
 #[allow(dead_code)]
-#[path = "../src/json.rs"]
+#[path = "../src/cli/json.rs"]
 mod json;
+#[allow(dead_code)]
+#[path = "../src/cli/verify.rs"]
+mod verify;
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -332,7 +333,7 @@ fn docs_state_every_option_default_as_help_prints_it() {
 
 #[test]
 fn docs_state_the_check_budgets_of_check_jobs() {
-    let jobs = cli_verify::default_campaigns();
+    let jobs = verify::default_campaigns();
     // The campaigns the binary runs are these, in this order.
     let o = Command::new(env!("CARGO_BIN_EXE_slab-verify"))
         .args(["check", "--json", "--iterations", "1"])

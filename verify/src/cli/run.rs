@@ -1,9 +1,9 @@
 //! `slab-verify run`: one scenario under one scheduler; a failure is printed, written as
 //! an HTML page and optionally saved as a replay file.
 
-use crate::cli_verify::{parse_mutation, EraArg, Sched};
-use crate::exit;
-use crate::json::{CampaignRow, ShippedBugRow};
+use super::exit;
+use super::json::{CampaignRow, ShippedBugRow};
+use super::verify::{parse_mutation, EraArg, Sched};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -303,7 +303,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
     }
     if a.json {
         let path = |p: &std::path::Path| p.display().to_string();
-        crate::json::print(
+        super::json::print(
             "run",
             &RunPayload {
                 campaign: CampaignRow::new(&r, a.seed, trace)

@@ -2,8 +2,8 @@
 //! distinct in text, JSON and exit code: reproduced (exit 1), passed (exit 0), diverged
 //! (exit 3); a token or file that cannot be used is a usage error (exit 2).
 
-use crate::cli_verify::parse_mutation;
-use crate::exit;
+use super::exit;
+use super::verify::parse_mutation;
 use clap::Args;
 use slab_model::Mutation;
 use slab_verify::scenario::ScenarioId;
@@ -139,7 +139,7 @@ pub fn replay_cmd(a: &ReplayArgs) -> ExitCode {
         });
         println!(
             "{}",
-            serde_json::to_string_pretty(&crate::json::envelope("replay", payload))
+            serde_json::to_string_pretty(&super::json::envelope("replay", payload))
                 .expect("serialisable")
         );
         return code;

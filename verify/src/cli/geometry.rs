@@ -290,7 +290,7 @@ struct Report<'a> {
     name: &'a str,
     era: Era,
     preset: &'a str,
-    profile: crate::json::ProfileRow,
+    profile: super::json::ProfileRow,
     mutations: Vec<&'static str>,
     args: CreateArgsRow,
     slabinfo: SlabinfoColumns,
@@ -338,7 +338,7 @@ pub fn run(a: &GeometryArgs) -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(msg) => crate::exit::usage(&msg),
+        Err(msg) => super::exit::usage(&msg),
     }
 }
 
@@ -368,7 +368,7 @@ fn check_file(path: &std::path::Path, json: bool) -> Result<ExitCode, String> {
                 error: r.computed.as_ref().err().map(|e| e.to_string()),
             })
             .collect();
-        crate::json::print(
+        super::json::print(
             "geometry",
             &GoldenReport {
                 mode: "golden-check",
@@ -517,7 +517,7 @@ fn one_cache(a: &GeometryArgs) -> Result<ExitCode, String> {
         era,
         preset: &a.preset,
         profile: (&profile).into(),
-        mutations: crate::json::switch_names(mutations),
+        mutations: super::json::switch_names(mutations),
         args: CreateArgsRow {
             size: args.size,
             align: args.align,
@@ -534,7 +534,7 @@ fn one_cache(a: &GeometryArgs) -> Result<ExitCode, String> {
         geometry: (&g).into(),
     };
     if a.json {
-        crate::json::print("geometry", &report);
+        super::json::print("geometry", &report);
     } else {
         let s = &report.slabinfo;
         println!("cache         {} (era {era})", report.name);

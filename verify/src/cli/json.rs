@@ -33,7 +33,7 @@ struct Envelope<'a, T: Serialize> {
 
 /// The envelope with `payload`'s fields after it, as a value (for commands that build
 /// their payload with `serde_json::json!`, e.g. `replay`). `payload` must be an object.
-// `replay --json` (cli_replay.rs) is the caller.
+// `replay --json` (replay.rs) is the caller.
 #[allow(dead_code)]
 pub fn envelope(command: &str, payload: serde_json::Value) -> serde_json::Value {
     serde_json::to_value(Envelope {

@@ -1,8 +1,8 @@
 //! `slab-verify list | check`: the catalogue and the main job, with the arguments the
 //! other commands share.
 
-use crate::exit;
-use crate::json::{CampaignRow, ShippedBugRow};
+use super::exit;
+use super::json::{CampaignRow, ShippedBugRow};
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -106,14 +106,14 @@ struct PresetRow {
     name: &'static str,
     description: &'static str,
     era: Era,
-    profile: crate::json::ProfileRow,
+    profile: super::json::ProfileRow,
 }
 
 #[derive(Serialize)]
 struct Listing {
     scenarios: Vec<ScenarioRow>,
     mutations: Vec<SwitchRow>,
-    shipped_bugs: Vec<crate::json::ShippedBugRow>,
+    shipped_bugs: Vec<super::json::ShippedBugRow>,
     presets: Vec<PresetRow>,
 }
 
@@ -165,7 +165,7 @@ pub fn list(a: &ListArgs) -> ExitCode {
                 })
                 .collect(),
         };
-        crate::json::print("list", &l);
+        super::json::print("list", &l);
         return ExitCode::SUCCESS;
     }
     println!("Scenarios (hazard = item of the hazard list in docs/scenarios.md; loom = in the exhaustive loom suite):");
@@ -588,7 +588,7 @@ pub fn check(a: &CheckArgs) -> ExitCode {
                 shipped_bug: job.expect.map(Into::into),
             })
             .collect();
-        crate::json::print(
+        super::json::print(
             "check",
             &CheckPayload {
                 shard: Shard {

@@ -1,7 +1,7 @@
 //! `slab-verify mutations`: the detection matrix.
 
-use crate::cli_verify::parse_mutation;
-use crate::exit;
+use super::exit;
+use super::verify::parse_mutation;
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -126,7 +126,7 @@ pub fn mutations(a: &MutationsArgs) -> ExitCode {
                     && shipped_bad.is_empty(),
             },
         };
-        crate::json::print("mutations", &payload);
+        super::json::print("mutations", &payload);
     } else if a.markdown {
         print!("| mutation |");
         for c in &checkers {
