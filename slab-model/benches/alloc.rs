@@ -9,7 +9,21 @@ use std::alloc::{alloc, dealloc, Layout};
 use std::hint::black_box;
 
 fn machine() -> Machine<StdPlatform> {
-    let mut cfg = MachineConfig::new(ArchProfile::tiny(), Era::B);
+    machine_on(ArchProfile::tiny())
+}
+
+/// The same machine with `CONFIG_DEBUG_SLAB`: red zones, store-user and poisoning forced
+/// on the bench caches (FORCED_DEBUG), the debug checks on every allocation and free, and
+/// STATS — the cost of debug mode next to the plain model.
+fn debug_machine() -> Machine<StdPlatform> {
+    machine_on(ArchProfile {
+        debug: true,
+        ..ArchProfile::tiny()
+    })
+}
+
+fn machine_on(profile: ArchProfile) -> Machine<StdPlatform> {
+    let mut cfg = MachineConfig::new(profile, Era::B);
     cfg.audit_every_op = false;
     cfg.trace_capacity = 0;
     Machine::new(cfg).expect("boot")
@@ -35,6 +49,15 @@ fn fast_path(c: &mut Criterion) {
         b.iter(|| {
             let o = t.kmem_cache_alloc(&cache, Gfp::KERNEL).unwrap().unwrap();
             t.kmem_cache_free(&cache, black_box(o)).unwrap();
+        })
+    });
+    let dm = debug_machine();
+    let dcache = dm.kmem_cache_create(args(256)).unwrap();
+    let mut dt = dm.task(0, "bench");
+    g.bench_function("model-debug", |b| {
+        b.iter(|| {
+            let o = dt.kmem_cache_alloc(&dcache, Gfp::KERNEL).unwrap().unwrap();
+            dt.kmem_cache_free(&dcache, black_box(o)).unwrap();
         })
     });
     let layout = Layout::from_size_align(256, 8).unwrap();
@@ -65,6 +88,22 @@ fn refill_flush(c: &mut Criterion) {
             }
             for o in objs.drain(..) {
                 t.kmem_cache_free(&cache, o).unwrap();
+            }
+        })
+    });
+    let dm = debug_machine();
+    let dcache = dm.kmem_cache_create(args(512)).unwrap();
+    dm.tuner(0, "tuner")
+        .do_tune_cpucache_checked(&dcache, 4, 2, 1)
+        .unwrap();
+    let mut dt = dm.task(0, "bench");
+    g.bench_function("model-debug", |b| {
+        b.iter(|| {
+            for _ in 0..200 {
+                objs.push(dt.kmem_cache_alloc(&dcache, Gfp::KERNEL).unwrap().unwrap());
+            }
+            for o in objs.drain(..) {
+                dt.kmem_cache_free(&dcache, o).unwrap();
             }
         })
     });
