@@ -677,6 +677,15 @@ impl<'m, P: Platform> Context<'m, P> {
             return Err(wild());
         }
         mem.write(start, data);
+        // Still holding memory: a check that reads these bytes after this event reads the
+        // store, one whose reads began before it may or may not.
+        self.trace(
+            a.1,
+            EventKind::CallerWrite {
+                addr: start,
+                len: data.len() as u32,
+            },
+        );
         Ok(())
     }
 }

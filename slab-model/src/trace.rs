@@ -355,6 +355,10 @@ pub enum EventKind {
         function: &'static str,
         message: &'static str,
     },
+    /// A misbehaving caller stored `len` bytes at `addr` (`Context::caller_write`),
+    /// recorded while the store holds memory, so that its order against the debug checks'
+    /// reads is the trace order.
+    CallerWrite { addr: u64, len: u32 },
 }
 
 /// One recorded event.
@@ -412,6 +416,9 @@ impl fmt::Display for EventKind {
             EventKind::DebugReport { function, message } => {
                 write!(f, "{function}: {message}")
             }
+            EventKind::CallerWrite { addr, len } => {
+                write!(f, "caller writes {len} byte(s) at {addr:#x}")
+            }
         }
     }
 }
@@ -438,6 +445,7 @@ impl EventKind {
             EventKind::PageAllocFailed { .. } => "page-alloc",
             EventKind::Object { .. } => "object",
             EventKind::DebugReport { .. } => "debug-report",
+            EventKind::CallerWrite { .. } => "caller-write",
         }
     }
     /// The lock a lock event takes, releases or tries.
