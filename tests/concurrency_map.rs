@@ -63,7 +63,7 @@ fn reached_sites() -> BTreeSet<Site> {
             p.ops = 2;
             // The fixed model, so that a shipped bug does not end the exploration early.
             p.mutations = slab_model::MutationSet::shipped_fixes(era);
-            let r = slab_verify::loom_driver::explore(s.id, &p);
+            let r = slab_verify::drivers::loom::explore(s.id, &p);
             assert!(r.failure.is_none(), "{}: {:?}", s.name, r.failure);
             reached.extend(r.sites);
         }

@@ -1,5 +1,5 @@
 //! The fuzz targets under `cargo test`, on stable, without cargo-fuzz: every target
-//! function of `slab_verify::fuzz_targets` runs over its committed seed corpus
+//! function of `slab_verify::drivers::fuzz` runs over its committed seed corpus
 //! (`fuzz/corpus/<target>/seed-*`), over every committed crash regression
 //! (`fuzz/regressions/<target>/*`, see the README there) and over inputs generated
 //! deterministically from a seeded PCG, so a fixed bug stays fixed and the targets' own
@@ -7,7 +7,7 @@
 
 use rand_core::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
-use slab_verify::fuzz_targets::{self, AuditKnob, MutationKnob};
+use slab_verify::drivers::fuzz::{self, AuditKnob, MutationKnob};
 use std::path::{Path, PathBuf};
 
 fn fuzz_dir() -> PathBuf {
@@ -80,38 +80,34 @@ fn exercise(target: &str, n: usize, max_len: usize, f: impl Fn(&[u8])) {
 #[test]
 fn geometry_target() {
     exercise("geometry", 20_000, 96, |d| {
-        fuzz_targets::geometry_with(d, MutationKnob::Off)
+        fuzz::geometry_with(d, MutationKnob::Off)
     });
 }
 
 #[test]
 fn kmalloc_target() {
     exercise("kmalloc", 2_000, 256, |d| {
-        fuzz_targets::kmalloc_with(d, MutationKnob::Off)
+        fuzz::kmalloc_with(d, MutationKnob::Off)
     });
 }
 
 #[test]
 fn ops_target() {
-    exercise("ops", 2_000, 512, |d| {
-        fuzz_targets::ops_with(d, MutationKnob::Off)
-    });
+    exercise("ops", 2_000, 512, |d| fuzz::ops_with(d, MutationKnob::Off));
 }
 
 /// The seed corpus and regressions (and generated inputs) on a CONFIG_DEBUG_SLAB profile:
 /// the reference's predictions hold, the audit is clean, and no debug check fires.
 #[test]
 fn ops_target_on_a_debug_profile() {
-    exercise("ops", 1_000, 512, |d| {
-        fuzz_targets::ops_debug(d, MutationKnob::Off)
-    });
+    exercise("ops", 1_000, 512, |d| fuzz::ops_debug(d, MutationKnob::Off));
 }
 
 /// The `SLAB_FUZZ_AUDIT=step` mode on generated inputs (the default mode is `ops_target`).
 #[test]
 fn ops_target_audit_each_step() {
     exercise("ops", 300, 512, |d| {
-        fuzz_targets::ops_with_audit(d, MutationKnob::Off, AuditKnob::EachStep)
+        fuzz::ops_with_audit(d, MutationKnob::Off, AuditKnob::EachStep)
     });
 }
 
@@ -122,7 +118,7 @@ fn ops_target_audit_each_step() {
 fn ops_audit_knob_moves_the_report_to_the_operation() {
     let knob = MutationKnob::Fixed(slab_model::Mutation::CtorSkipped);
     let msg = |d: &[u8], audit| {
-        let r = std::panic::catch_unwind(|| fuzz_targets::ops_with_audit(d, knob, audit));
+        let r = std::panic::catch_unwind(|| fuzz::ops_with_audit(d, knob, audit));
         r.err().map(|e| slab_verify::scenario::panic_message(&e))
     };
     let mut rng = Pcg64Mcg::seed_from_u64(5);
@@ -153,7 +149,7 @@ fn audit_knob_parses() {
 #[test]
 fn schedule_target() {
     exercise("schedule", 2_000, 128, |d| {
-        fuzz_targets::schedule_with(d, MutationKnob::Off)
+        fuzz::schedule_with(d, MutationKnob::Off)
     });
 }
 
@@ -180,7 +176,7 @@ fn kmalloc_target_detects_a_mutation() {
     let mut buf = [0u8; 512];
     let found = (0..5_000).any(|_| {
         rng.fill_bytes(&mut buf);
-        std::panic::catch_unwind(|| fuzz_targets::kmalloc_with(&buf, knob)).is_err()
+        std::panic::catch_unwind(|| fuzz::kmalloc_with(&buf, knob)).is_err()
     });
     assert!(
         found,
@@ -198,10 +194,10 @@ fn schedule_target_detects_a_mutation_and_recovers() {
     let mut buf = [0u8; 64];
     let found = (0..5_000).any(|_| {
         rng.fill_bytes(&mut buf);
-        std::panic::catch_unwind(|| fuzz_targets::schedule_with(&buf, knob)).is_err()
+        std::panic::catch_unwind(|| fuzz::schedule_with(&buf, knob)).is_err()
     });
     assert!(found, "irq-window-in-atomic survived 5000 schedule inputs");
     for (_, data) in committed("corpus", "schedule") {
-        fuzz_targets::schedule_with(&data, MutationKnob::Off);
+        fuzz::schedule_with(&data, MutationKnob::Off);
     }
 }

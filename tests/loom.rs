@@ -8,7 +8,7 @@
 #![cfg(feature = "loom")]
 
 use slab_model::Era;
-use slab_verify::loom_driver::{explore, LoomReport};
+use slab_verify::drivers::loom::{explore, LoomReport};
 use slab_verify::scenario::{Params, ScenarioId};
 use std::io::Write;
 
@@ -178,7 +178,7 @@ fn replays_committed_counterexample() {
     if !committed.exists() {
         // First run on a new loom version: record the checkpoint (then commit it).
         let _ = std::fs::remove_file(&work);
-        let r = slab_verify::loom_driver::explore_with(
+        let r = slab_verify::drivers::loom::explore_with(
             ScenarioId::TuneDuringGrow,
             &params(Era::A).with_mutation(slab_model::Mutation::StaleAcAfterGrow),
             Some(&work),
@@ -188,7 +188,7 @@ fn replays_committed_counterexample() {
         std::fs::copy(&work, &committed).unwrap();
     }
     std::fs::copy(&committed, &work).unwrap();
-    let r = slab_verify::loom_driver::explore_with(
+    let r = slab_verify::drivers::loom::explore_with(
         ScenarioId::TuneDuringGrow,
         &params(Era::A).with_mutation(slab_model::Mutation::StaleAcAfterGrow),
         Some(&work),

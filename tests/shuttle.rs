@@ -4,10 +4,10 @@
 #![cfg(feature = "shuttle")]
 
 use slab_model::Era;
-use slab_verify::scenario::{Params, ScenarioId, SCENARIOS};
-use slab_verify::shuttle_driver::{
+use slab_verify::drivers::shuttle::{
     campaign, parse_token, replay, replay_token, Budget, ReplayOutcome, SchedulerKind,
 };
+use slab_verify::scenario::{Params, ScenarioId, SCENARIOS};
 use std::io::Write;
 
 /// Executions per campaign in `cargo test`: small enough for CI, large enough that the

@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| slab_verify::fuzz_targets::kmalloc(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| slab_verify::drivers::fuzz::kmalloc(data));

@@ -1,4 +1,4 @@
-//! Per-input cost of the fuzz target bodies (`slab_verify::fuzz_targets`) outside
+//! Per-input cost of the fuzz target bodies (`slab_verify::drivers::fuzz`) outside
 //! libFuzzer: what is left of a target's exec/s once the fuzzer's own bookkeeping is
 //! taken away. Inputs: every file of `$FUZZ_BENCH_CORPUS/<target>/` when that variable
 //! names a directory (e.g. a corpus a `cargo fuzz run` grew), otherwise 512 inputs of
@@ -8,7 +8,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand_core::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
-use slab_verify::fuzz_targets::{self, MutationKnob};
+use slab_verify::drivers::fuzz::{self, MutationKnob};
 use std::path::PathBuf;
 
 fn inputs(target: &str) -> Vec<Vec<u8>> {
@@ -45,10 +45,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("fuzz_target");
     g.sample_size(10);
     let targets: [(&str, Body); 4] = [
-        ("ops", fuzz_targets::ops_with),
-        ("geometry", fuzz_targets::geometry_with),
-        ("kmalloc", fuzz_targets::kmalloc_with),
-        ("schedule", fuzz_targets::schedule_with),
+        ("ops", fuzz::ops_with),
+        ("geometry", fuzz::geometry_with),
+        ("kmalloc", fuzz::kmalloc_with),
+        ("schedule", fuzz::schedule_with),
     ];
     for (name, f) in targets {
         let data = inputs(name);

@@ -5,8 +5,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use slab_model::Era;
+use slab_verify::drivers::shuttle::{campaign, Budget, SchedulerKind};
 use slab_verify::scenario::{Params, ScenarioId};
-use slab_verify::shuttle_driver::{campaign, Budget, SchedulerKind};
 
 const EXECUTIONS: usize = 2_000;
 

@@ -16,8 +16,8 @@
 //! * the state at the failure of the arrays and slabs the rows involve, the replay command
 //!   and the full failure message (collapsed).
 
+use crate::drivers::shuttle::{CampaignReport, Counterexample};
 use crate::scenario::{FailureTrace, ScenarioId};
-use crate::shuttle_driver::{CampaignReport, Counterexample};
 use slab_model::mutation::{ShippedBug, SwitchKind};
 use slab_model::Mutation;
 

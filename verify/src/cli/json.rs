@@ -13,8 +13,8 @@
 use serde::Serialize;
 use slab_model::mutation::ShippedBug;
 use slab_model::{ArchProfile, Era, MutationSet};
+use slab_verify::drivers::shuttle::{CampaignReport, SchedulerKind};
 use slab_verify::scenario::FailureTrace;
-use slab_verify::shuttle_driver::{CampaignReport, SchedulerKind};
 
 /// Version of the schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

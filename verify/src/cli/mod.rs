@@ -64,7 +64,7 @@ pub fn main() -> ExitCode {
     // Model failures are reported by the commands themselves (invariant, schedule, trace);
     // the default hook's "thread panicked at" lines would only repeat them.
     if std::env::var_os("SLAB_VERIFY_PANIC_HOOK").is_none() {
-        slab_verify::shuttle_driver::quiet_panics(Box::new(|_| {}));
+        slab_verify::drivers::shuttle::quiet_panics(Box::new(|_| {}));
     }
     // shuttle's own `test panicked in task '...'` lines (see exit.rs) off stderr.
     let stderr = exit::Stderr::filter_shuttle_noise();

@@ -6,8 +6,8 @@ use super::exit;
 use super::verify::parse_mutation;
 use clap::Args;
 use slab_model::Mutation;
+use slab_verify::drivers::shuttle::{decode_token, replay_token, ReplayOutcome, TOKEN_VERSION};
 use slab_verify::scenario::ScenarioId;
-use slab_verify::shuttle_driver::{decode_token, replay_token, ReplayOutcome, TOKEN_VERSION};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

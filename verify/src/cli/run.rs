@@ -10,11 +10,11 @@ use serde::Serialize;
 use slab_model::mutation::SwitchKind;
 use slab_model::Mutation;
 use slab_model::MutationSet;
-use slab_verify::html::counterexample_page;
-use slab_verify::scenario::{take_last_failure, FailureTrace, Params, ScenarioId};
-use slab_verify::shuttle_driver::{
+use slab_verify::drivers::shuttle::{
     campaign_with_progress, Budget, CampaignReport, SchedulerKind, TOKEN_VERSION,
 };
+use slab_verify::html::counterexample_page;
+use slab_verify::scenario::{take_last_failure, FailureTrace, Params, ScenarioId};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -8,8 +8,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 use slab_model::mutation::ShippedBug;
 use slab_model::{Era, Mutation};
+use slab_verify::drivers::shuttle::{
+    campaign_with_progress, Budget, CampaignReport, SchedulerKind,
+};
 use slab_verify::scenario::{take_last_failure, FailureTrace, Params, ScenarioId, SCENARIOS};
-use slab_verify::shuttle_driver::{campaign_with_progress, Budget, CampaignReport, SchedulerKind};
 use std::collections::VecDeque;
 use std::process::ExitCode;
 use std::sync::{mpsc, Arc, Mutex};

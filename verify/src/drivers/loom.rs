@@ -99,7 +99,7 @@ pub fn explore_with(
         seconds: start.elapsed().as_secs_f64(),
         failure: r.err().map(|e| {
             format!(
-                "{}\n--- replay ---\nloom stops at the first failing execution. To replay it:\n  LOOM_CHECKPOINT_FILE=loom-{name}.json LOOM_CHECKPOINT_INTERVAL=1 cargo test --release --features loom --test loom {name}\nthen rerun the same command with LOOM_LOG=trace LOOM_LOCATION=1 for loom's own step log; the file, committed under tests/regressions/, replays with slab_verify::loom_driver::explore_with.",
+                "{}\n--- replay ---\nloom stops at the first failing execution. To replay it:\n  LOOM_CHECKPOINT_FILE=loom-{name}.json LOOM_CHECKPOINT_INTERVAL=1 cargo test --release --features loom --test loom {name}\nthen rerun the same command with LOOM_LOG=trace LOOM_LOCATION=1 for loom's own step log; the file, committed under tests/regressions/, replays with slab_verify::drivers::loom::explore_with.",
                 panic_message(&e),
                 name = id.info().name.replace('-', "_"),
             )
