@@ -6,7 +6,13 @@ pub mod golden;
 pub mod html;
 pub mod matrix;
 pub mod reference;
-pub mod scenario;
+pub mod scenarios;
+
+/// The old path of [`scenarios`], kept while `matrix.rs` still uses it.
+#[doc(hidden)]
+pub mod scenario {
+    pub use crate::scenarios::*;
+}
 
 /// The old path of [`drivers::shuttle`], kept while `matrix.rs` still uses it.
 #[doc(hidden)]
