@@ -6,7 +6,7 @@ use slab_model::site::Site;
 #[cfg(feature = "loom")]
 use slab_model::Era;
 #[cfg(feature = "loom")]
-use slab_verify::scenario::{Params, SCENARIOS};
+use slab_verify::scenarios::{Params, SCENARIOS};
 use std::collections::BTreeSet;
 
 fn map_section() -> String {

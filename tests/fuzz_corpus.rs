@@ -57,7 +57,7 @@ fn exercise(target: &str, n: usize, max_len: usize, f: impl Fn(&[u8])) {
             panic!(
                 "{target}: {} failed: {}",
                 path.display(),
-                slab_verify::scenario::panic_message(&e)
+                slab_verify::scenarios::panic_message(&e)
             );
         }
     }
@@ -71,7 +71,7 @@ fn exercise(target: &str, n: usize, max_len: usize, f: impl Fn(&[u8])) {
         if let Err(e) = r {
             panic!(
                 "{target}: generated input #{i} failed: {}\ninput: {data:02x?}",
-                slab_verify::scenario::panic_message(&e)
+                slab_verify::scenarios::panic_message(&e)
             );
         }
     }
@@ -119,7 +119,7 @@ fn ops_audit_knob_moves_the_report_to_the_operation() {
     let knob = MutationKnob::Fixed(slab_model::Mutation::CtorSkipped);
     let msg = |d: &[u8], audit| {
         let r = std::panic::catch_unwind(|| fuzz::ops_with_audit(d, knob, audit));
-        r.err().map(|e| slab_verify::scenario::panic_message(&e))
+        r.err().map(|e| slab_verify::scenarios::panic_message(&e))
     };
     let mut rng = Pcg64Mcg::seed_from_u64(5);
     let mut buf = [0u8; 256];

@@ -9,7 +9,7 @@
 
 use slab_model::Era;
 use slab_verify::drivers::loom::{explore, LoomReport};
-use slab_verify::scenario::{Params, ScenarioId};
+use slab_verify::scenarios::{Params, ScenarioId};
 use std::io::Write;
 
 fn report(r: &LoomReport) {
@@ -148,7 +148,7 @@ loom_scenario! {
 
 #[test]
 fn every_loom_scenario_is_in_the_suite() {
-    for s in slab_verify::scenario::SCENARIOS.iter().filter(|s| s.loom) {
+    for s in slab_verify::scenarios::SCENARIOS.iter().filter(|s| s.loom) {
         assert!(
             SUITE.contains(&s.id),
             "loom scenario {} has no test",

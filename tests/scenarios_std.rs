@@ -7,7 +7,7 @@
 use slab_model::sync::StdPlatform;
 use slab_model::trace::KFn;
 use slab_model::Era;
-use slab_verify::scenario::{run, Params, SCENARIOS};
+use slab_verify::scenarios::{run, Params, SCENARIOS};
 use std::collections::BTreeSet;
 
 #[test]

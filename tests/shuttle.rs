@@ -7,7 +7,7 @@ use slab_model::Era;
 use slab_verify::drivers::shuttle::{
     campaign, parse_token, replay, replay_token, Budget, ReplayOutcome, SchedulerKind,
 };
-use slab_verify::scenario::{Params, ScenarioId, SCENARIOS};
+use slab_verify::scenarios::{Params, ScenarioId, SCENARIOS};
 use std::io::Write;
 
 /// Executions per campaign in `cargo test`: small enough for CI, large enough that the
@@ -27,7 +27,7 @@ fn every_scenario_passes_a_ci_sized_campaign() {
                 if let Some(bug) = shipped {
                     p.mutations = p.mutations.with(bug.switch);
                 }
-                if s.id == slab_verify::scenario::ScenarioId::Mixed {
+                if s.id == slab_verify::scenarios::ScenarioId::Mixed {
                     p.cpus = 4;
                 }
                 let r = campaign(

@@ -6,7 +6,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use slab_model::Era;
 use slab_verify::drivers::shuttle::{campaign, Budget, SchedulerKind};
-use slab_verify::scenario::{Params, ScenarioId};
+use slab_verify::scenarios::{Params, ScenarioId};
 
 const EXECUTIONS: usize = 2_000;
 

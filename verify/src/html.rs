@@ -17,7 +17,7 @@
 //!   and the full failure message (collapsed).
 
 use crate::drivers::shuttle::{CampaignReport, Counterexample};
-use crate::scenario::{FailureTrace, ScenarioId};
+use crate::scenarios::{FailureTrace, ScenarioId};
 use slab_model::mutation::{ShippedBug, SwitchKind};
 use slab_model::Mutation;
 
@@ -746,7 +746,7 @@ pub fn counterexample_page(p: &Page) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{Lane, StateRow, TraceRow};
+    use crate::scenarios::{Lane, StateRow, TraceRow};
 
     fn row(lane: usize, class: &'static str, lock: Option<&str>, text: &str) -> TraceRow {
         TraceRow {

@@ -132,7 +132,7 @@ fn help_and_version_are_not_errors() {
 /// Our own checks: one line, exit 2, the range that was violated.
 #[test]
 fn out_of_range_values_say_the_range() {
-    let loom = slab_verify::scenario::ScenarioId::from_name("two-cpus-refill")
+    let loom = slab_verify::scenarios::ScenarioId::from_name("two-cpus-refill")
         .unwrap()
         .info()
         .loom;

@@ -74,7 +74,7 @@ fn rust_names() -> Vec<String> {
         .map(|m| format!("{m:?}"))
         .collect();
     v.extend(
-        slab_verify::scenario::SCENARIOS
+        slab_verify::scenarios::SCENARIOS
             .iter()
             .map(|s| format!("{:?}", s.id)),
     );

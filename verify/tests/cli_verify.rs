@@ -240,7 +240,7 @@ fn check_shards_split_the_campaign_list() {
         )
     };
     let shipped = |r: &serde_json::Value| {
-        let s = slab_verify::scenario::ScenarioId::from_name(r["scenario"].as_str().unwrap())
+        let s = slab_verify::scenarios::ScenarioId::from_name(r["scenario"].as_str().unwrap())
             .unwrap()
             .info();
         let era = match r["era"].as_str().unwrap() {

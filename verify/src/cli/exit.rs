@@ -208,7 +208,7 @@ mod tests {
         assert!(!is_shuttle_noise("error: --cpus 0 is out of range\n"));
         assert!(!is_shuttle_noise("test panicked in task 'x' and more\n"));
         assert!(!is_shuttle_noise(
-            "thread 'main' panicked at verify/src/scenario.rs:1:1\n"
+            "thread 'main' panicked at verify/src/scenarios/mod.rs:1:1\n"
         ));
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use slab_model::mutation::ShippedBug;
 use slab_model::{ArchProfile, Era, MutationSet};
 use slab_verify::drivers::shuttle::{CampaignReport, SchedulerKind};
-use slab_verify::scenario::FailureTrace;
+use slab_verify::scenarios::FailureTrace;
 
 /// Version of the schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -203,7 +203,7 @@ pub struct CampaignRow {
 
 impl CampaignRow {
     /// The row of `r`, run with scheduler seed `seed`; `trace` is the failure's structured
-    /// trace (`scenario::take_last_failure` on the campaign's thread).
+    /// trace (`scenarios::take_last_failure` on the campaign's thread).
     pub fn new(r: &CampaignReport, seed: u64, trace: Option<FailureTrace>) -> Self {
         CampaignRow {
             scenario: r.scenario,

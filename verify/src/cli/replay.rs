@@ -7,7 +7,7 @@ use super::verify::parse_mutation;
 use clap::Args;
 use slab_model::Mutation;
 use slab_verify::drivers::shuttle::{decode_token, replay_token, ReplayOutcome, TOKEN_VERSION};
-use slab_verify::scenario::ScenarioId;
+use slab_verify::scenarios::ScenarioId;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

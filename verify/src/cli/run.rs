@@ -14,7 +14,7 @@ use slab_verify::drivers::shuttle::{
     campaign_with_progress, Budget, CampaignReport, SchedulerKind, TOKEN_VERSION,
 };
 use slab_verify::html::counterexample_page;
-use slab_verify::scenario::{take_last_failure, FailureTrace, Params, ScenarioId};
+use slab_verify::scenarios::{take_last_failure, FailureTrace, Params, ScenarioId};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;

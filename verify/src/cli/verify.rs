@@ -11,7 +11,7 @@ use slab_model::{Era, Mutation};
 use slab_verify::drivers::shuttle::{
     campaign_with_progress, Budget, CampaignReport, SchedulerKind,
 };
-use slab_verify::scenario::{take_last_failure, FailureTrace, Params, ScenarioId, SCENARIOS};
+use slab_verify::scenarios::{take_last_failure, FailureTrace, Params, ScenarioId, SCENARIOS};
 use std::collections::VecDeque;
 use std::process::ExitCode;
 use std::sync::{mpsc, Arc, Mutex};

@@ -844,8 +844,8 @@ pub use schedule_target::{schedule, schedule_with, ByteScheduler};
 #[cfg(feature = "shuttle")]
 mod schedule_target {
     use super::{era, MutationKnob};
-    use crate::scenario::panic_message;
-    use crate::scenario::{run, Params, ScenarioId, SCENARIOS};
+    use crate::scenarios::panic_message;
+    use crate::scenarios::{run, Params, ScenarioId, SCENARIOS};
     use arbitrary::Unstructured;
     use corosensei::{Coroutine, CoroutineResult, Yielder};
     use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};

@@ -7,7 +7,7 @@
 //! acquire/release counters, so neither gap hides one of its bugs; per-execution branch
 //! budget (`LOOM_MAX_BRANCHES`) is raised to 100,000 here.
 
-use crate::scenario::{panic_message, run, Params, ScenarioId};
+use crate::scenarios::{panic_message, run, Params, ScenarioId};
 use serde::Serialize;
 use slab_model::sync::LoomPlatform;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -137,7 +137,7 @@ impl std::fmt::Display for LoomReport {
             match (&self.failure, muts.is_empty()) {
                 (None, true) => "ok".to_string(),
                 (None, false) => format!("NOT FOUND [{}]", muts.join(",")),
-                (Some(_), true) => match crate::scenario::ScenarioId::from_name(self.scenario)
+                (Some(_), true) => match crate::scenarios::ScenarioId::from_name(self.scenario)
                     .and_then(|id| id.info().shipped_in(self.params.era))
                 {
                     Some(b) if fixes.is_empty() => format!(

@@ -1,4 +1,4 @@
-//! The checkers that run the scenarios and the model: [`loom`] (exhaustive up to a
+//! The checkers that run the scenarios and the model: `loom` (exhaustive up to a
 //! preemption bound, feature `loom`), [`shuttle`] (random, PCT and DFS campaigns,
 //! replayable tokens) and [`fuzz`] (the fuzz target bodies over raw bytes).
 

@@ -7,7 +7,7 @@
 //! the scheduler's seed; a recorded schedule replays the same execution exactly (shuttle
 //! is pinned because schedules do not survive scheduling-point changes across versions).
 
-use crate::scenario::{last_failure, panic_message, run, FailureTrace, Params, ScenarioId};
+use crate::scenarios::{last_failure, panic_message, run, FailureTrace, Params, ScenarioId};
 use serde::Serialize;
 use shuttle::scheduler::{
     DfsScheduler, PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId,
