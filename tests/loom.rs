@@ -144,6 +144,7 @@ loom_scenario! {
     cpu_hotplug => ScenarioId::CpuHotplug,
     hotplug_vs_create => ScenarioId::HotplugVsCreate,
     hotplug_vs_tune => ScenarioId::HotplugVsTune,
+    corrupt_during_drain => ScenarioId::CorruptDuringDrain,
 }
 
 #[test]

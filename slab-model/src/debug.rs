@@ -36,7 +36,7 @@ use crate::mutation::Mutation;
 use crate::profile::Era;
 use crate::slab::Slab;
 use crate::slab_flags::SlabFlags;
-use crate::sync::Platform;
+use crate::sync::{PeekWord, Platform};
 use crate::trace::EventKind;
 use serde::Serialize;
 use std::fmt;
@@ -222,6 +222,19 @@ impl DebugLayout {
     }
 }
 
+/// Words standing for object memory (see [`object_memory`]).
+pub(crate) const OBJECT_MEMORY_WORDS: usize = 16;
+
+/// The debug code's accesses to the memory of slot `slot` conflict with a misbehaving
+/// caller's store into it ([`Context::caller_write`]): both touch the slot's word of
+/// `Machine::caller_store` first, so that loom (whose partial-order reduction skips
+/// orders of independent accesses) and shuttle explore the store before and after each
+/// check of that object. Slots map to words by their index (`slot / size`, consecutive
+/// within a slab), so two objects of a slab share a word only 16 apart.
+fn object_memory<P: Platform>(m: &Machine<P>, size: u64, slot: u64) {
+    m.caller_store[(slot / size) as usize % OBJECT_MEMORY_WORDS].read_once();
+}
+
 fn read_u64<P: Platform>(m: &Machine<P>, addr: u64) -> u64 {
     let b = m.mem().read(addr, 8);
     u64::from_le_bytes(b.try_into().expect("8 bytes"))
@@ -288,6 +301,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// `poison_obj(cachep, objp, val)` (eras A, B): fills the object with `val`, its
     /// last byte with `POISON_END`.
     fn poison_obj(&self, l: &DebugLayout, slot: u64, val: u8) {
+        object_memory(self.m, l.size, slot);
         let obj = slot + l.obj_offset;
         let mut mem = self.m.mem();
         mem.fill(obj, l.obj_size, val);
@@ -305,6 +319,7 @@ impl<'m, P: Platform> Context<'m, P> {
         function: &'static str,
     ) {
         let obj = slot + l.obj_offset;
+        object_memory(self.m, l.size, slot);
         let bytes = self.m.mem().read(obj, l.obj_size);
         let expect = |i: usize| {
             if i + 1 == l.obj_size {
@@ -373,6 +388,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 write_word(self.m, &l, l.userword(slot), self.caller.get());
             }
             if l.red_zone {
+                object_memory(self.m, l.size, slot);
                 let (r1, r2) = (
                     read_u64(self.m, l.redzone1(slot)),
                     read_u64(self.m, l.redzone2(slot)),
@@ -419,6 +435,7 @@ impl<'m, P: Platform> Context<'m, P> {
     /// Both inactive is "double free detected"; anything else "memory outside object was
     /// overwritten". Returns whether they were both active.
     fn verify_redzone_free(&self, cachep: &KmemCache<P>, l: &DebugLayout, slot: u64) -> bool {
+        object_memory(self.m, l.size, slot);
         let (r1, r2) = (
             read_u64(self.m, l.redzone1(slot)),
             read_u64(self.m, l.redzone2(slot)),
@@ -462,6 +479,8 @@ impl<'m, P: Platform> Context<'m, P> {
         };
         if l.red_zone {
             self.verify_redzone_free(cachep, &l, slot);
+            // The rewrite is a second access: a store between the check and it is lost.
+            object_memory(self.m, l.size, slot);
             write_u64(self.m, l.redzone1(slot), RED_INACTIVE);
             write_u64(self.m, l.redzone2(slot), RED_INACTIVE);
         }
@@ -563,6 +582,7 @@ impl<'m, P: Platform> Context<'m, P> {
                 self.check_poison_obj(cachep, &l, slot, function);
             }
             if l.red_zone {
+                object_memory(self.m, l.size, slot);
                 if read_u64(self.m, l.redzone1(slot)) != RED_INACTIVE {
                     self.report(
                         cachep,
@@ -659,28 +679,40 @@ impl<'m, P: Platform> Context<'m, P> {
         if data.is_empty() {
             return Err(wild());
         }
+        // Where the store lands: the objects of one live slab, else a wild write.
+        let locate = |mem: &crate::memory::PhysMem| -> Option<(u32, u64)> {
+            let slab_of = |addr: u64| {
+                let pfn = mem.virt_to_pfn(addr).filter(|&p| mem.pfn_valid(p))?;
+                let rec = mem.page(pfn).filter(|r| r.is_slab())?;
+                Some((rec.slab?, rec.slab_cache?, rec.s_mem))
+            };
+            let (a, b) = (slab_of(start)?, slab_of(end - 1)?);
+            if a != b {
+                return None;
+            }
+            let cachep = self.m.cache_by_id(a.1);
+            let size = cachep.size() as u64;
+            let objects_end = a.2 + cachep.num() as u64 * size;
+            if start < a.2 || end > objects_end {
+                return None;
+            }
+            Some((a.1, a.2 + (start - a.2) / size * size))
+        };
+        let (cache, slot) = locate(&self.m.mem()).ok_or_else(wild)?;
+        // The store synchronises with nothing: a relaxed write to the slot's word of
+        // object memory, which the checkers may place between any two steps of the other
+        // contexts (the simulated memory itself is not a scheduling point) — so the slab
+        // may be gone once it lands.
+        let size = self.m.cache_by_id(cache).size() as u64;
+        self.m.caller_store[(slot / size) as usize % OBJECT_MEMORY_WORDS]
+            .write_once(start as usize);
         let mut mem = self.m.mem();
-        let slab_of = |addr: u64| {
-            let pfn = mem.virt_to_pfn(addr).filter(|&p| mem.pfn_valid(p))?;
-            let rec = mem.page(pfn).filter(|r| r.is_slab())?;
-            Some((rec.slab?, rec.slab_cache?, rec.s_mem))
-        };
-        let (Some(a), Some(b)) = (slab_of(start), slab_of(end - 1)) else {
-            return Err(wild());
-        };
-        if a != b {
-            return Err(wild());
-        }
-        let cachep = self.m.cache_by_id(a.1);
-        let objects_end = a.2 + (cachep.num() * cachep.size()) as u64;
-        if start < a.2 || end > objects_end {
-            return Err(wild());
-        }
+        let (cache, _) = locate(&mem).ok_or_else(wild)?;
         mem.write(start, data);
         // Still holding memory: a check that reads these bytes after this event reads the
         // store, one whose reads began before it may or may not.
         self.trace(
-            a.1,
+            cache,
             EventKind::CallerWrite {
                 addr: start,
                 len: data.len() as u32,

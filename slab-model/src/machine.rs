@@ -18,7 +18,7 @@ use crate::mutation::MutationSet;
 use crate::page_alloc::{BuddyAllocator, FaultInjection};
 use crate::profile::{ArchProfile, Era};
 use crate::site::Site;
-use crate::sync::{AtomicCounter, Lock, Platform};
+use crate::sync::{AtomicCounter, Lock, PeekWord, Platform};
 use crate::trace::{KFn, LockName, Trace, NO_CPU};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -156,6 +156,10 @@ pub struct Machine<P: Platform> {
     /// What the DEBUG checks printed, in order (the kernel log). Host state, not a
     /// scheduling point: printk's own lock is of no interest here.
     reports: Mutex<Vec<crate::debug::SlabReport>>,
+    /// Stands for the memory a misbehaving caller stores to (`Context::caller_write`):
+    /// a store synchronised with nothing is a relaxed write, and the checkers schedule
+    /// around it as around any other.
+    pub(crate) caller_store: Vec<P::Word>,
     /// Cache id → cache (what `page->slab_cache` points to).
     registry: RwLock<Vec<Arc<KmemCache<P>>>>,
     pub(crate) chain: P::Mutex<Chain>,
@@ -227,6 +231,9 @@ impl<P: Platform> Machine<P> {
             cpus,
             shadow: Mutex::new(Shadow::default()),
             reports: Mutex::new(Vec::new()),
+            caller_store: (0..crate::debug::OBJECT_MEMORY_WORDS)
+                .map(|_| P::Word::new(0))
+                .collect(),
             registry: RwLock::new(Vec::new()),
             chain: P::Mutex::new(Chain { ids: Vec::new() }),
             kmalloc: Vec::new(),

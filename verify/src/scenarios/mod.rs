@@ -17,6 +17,7 @@
 
 mod alien_free;
 mod concurrent_free_block;
+mod corrupt_during_drain;
 mod cpu_hotplug;
 mod cross_cpu_kfree;
 mod fallback_alloc;
@@ -99,6 +100,10 @@ pub enum ScenarioId {
     /// §6.14 `cpu_down` racing a `/proc/slabinfo` write (era B: the tune takes only
     /// slab_mutex, so `take_cpu_down` can run between its kick and its drain loop).
     HotplugVsTune,
+    /// Hazard 15: a caller overrunning one object and writing into a freed one on
+    /// another CPU while the objects are freed, drained and their slab destroyed, on a
+    /// `CONFIG_DEBUG_SLAB` profile: the kernel's check that must find each store.
+    CorruptDuringDrain,
 }
 
 /// Static description of a scenario.
@@ -307,6 +312,16 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         loom: true,
         catches: &[Mutation::HotplugSkipsDeadArray],
         shipped: &[Mutation::FixTuneOnlineCpus],
+    },
+    ScenarioInfo {
+        id: ScenarioId::CorruptDuringDrain,
+        name: "corrupt-during-drain",
+        hazard: 15,
+        summary: "DEBUG profile: CPU0 frees an object and shrinks the cache while a caller on CPU1 stores past that object's end and into an object freed earlier; each store must be reported by the check the kernel would use (verify_redzone_free, check_poison_obj at slab_destroy) where it landed, nothing else",
+        drives: &["kmem_cache_free", "__cache_free", "cache_free_debugcheck", "kmem_cache_shrink", "drain_cpu_caches", "drain_freelist", "slab_destroy", "slab_destroy_debugcheck"],
+        loom: true,
+        catches: &[Mutation::RedzoneUncheckedOnFree],
+        shipped: &[],
     },
 ];
 
@@ -552,5 +567,6 @@ fn run_inner<P: Platform>(id: ScenarioId, p: &Params) -> Outcome {
         ScenarioId::CpuHotplug => cpu_hotplug::cpu_hotplug::<P>(p),
         ScenarioId::HotplugVsCreate => hotplug_vs_create::hotplug_vs_create::<P>(p),
         ScenarioId::HotplugVsTune => hotplug_vs_tune::hotplug_vs_tune::<P>(p),
+        ScenarioId::CorruptDuringDrain => corrupt_during_drain::corrupt_during_drain::<P>(p),
     }
 }
