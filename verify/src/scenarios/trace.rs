@@ -89,6 +89,92 @@ thread_local! {
     pub(super) static LAST_FAILURE: std::cell::RefCell<Option<FailureTrace>> = const { std::cell::RefCell::new(None) };
 }
 
+thread_local! {
+    /// Whether [`super::run`] keeps the whole trace of every execution ([`keep_run_traces`]).
+    pub(super) static KEEP_RUN_TRACE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The running scenario's machine, as a snapshot of its whole trace (set only while
+    /// traces are kept).
+    pub(super) static SNAPSHOT: std::cell::RefCell<Option<Box<dyn Fn() -> RunTrace>>> = const { std::cell::RefCell::new(None) };
+    /// The whole trace of the most recent execution on this thread, when kept.
+    pub(super) static LAST_RUN_TRACE: std::cell::RefCell<Option<RunTrace>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The whole trace of one execution, passing or failing: what the witness search
+/// (`crate::witness`) reads and the diagrams draw. Kept only while [`keep_run_traces`]
+/// is on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunTrace {
+    /// The recorded events, oldest first (all of them if the capacity sufficed).
+    pub events: Vec<slab_model::trace::Event>,
+    /// Context names, by index.
+    pub contexts: Vec<String>,
+    /// Cache names, by id, of the caches the events name.
+    pub caches: std::collections::BTreeMap<u32, String>,
+    /// Events recorded in all (more than `events.len()` when the buffer dropped some).
+    pub recorded: u64,
+}
+
+impl RunTrace {
+    /// The whole trace of `t`, now.
+    pub fn of(t: &slab_model::trace::Trace) -> Self {
+        let events = t.events();
+        let mut caches = std::collections::BTreeMap::new();
+        for e in &events {
+            if e.cache != u32::MAX {
+                caches
+                    .entry(e.cache)
+                    .or_insert_with(|| t.cache_name(e.cache));
+            }
+        }
+        RunTrace {
+            events,
+            contexts: t.context_names(),
+            caches,
+            recorded: t.recorded(),
+        }
+    }
+}
+
+/// Makes [`super::run`] keep (or stop keeping) the whole trace of each execution on this
+/// thread, for [`take_run_trace`].
+pub fn keep_run_traces(on: bool) {
+    KEEP_RUN_TRACE.with(|k| k.set(on));
+    if !on {
+        LAST_RUN_TRACE.with(|t| *t.borrow_mut() = None);
+        SNAPSHOT.with(|s| *s.borrow_mut() = None);
+    }
+}
+
+/// Takes the whole trace of the most recent execution on this thread (kept only while
+/// [`keep_run_traces`] is on): recorded at its end, or at its failure (a deadlock that
+/// shuttle reports leaves none).
+pub fn take_run_trace() -> Option<RunTrace> {
+    LAST_RUN_TRACE.with(|t| t.borrow_mut().take())
+}
+
+/// While traces are kept: registers `m` as the running scenario's machine.
+pub(super) fn keep_machine<P: Platform>(m: &std::sync::Arc<Machine<P>>) {
+    if KEEP_RUN_TRACE.with(|k| k.get()) {
+        let m = m.clone();
+        SNAPSHOT.with(|s| *s.borrow_mut() = Some(Box::new(move || RunTrace::of(&m.trace))));
+    }
+}
+
+/// At the start of [`super::run`]: forgets the previous execution's trace and machine.
+pub(super) fn run_starts() {
+    LAST_RUN_TRACE.with(|t| *t.borrow_mut() = None);
+    SNAPSHOT.with(|s| *s.borrow_mut() = None);
+}
+
+/// At the end of [`super::run`], still inside the execution: keeps the whole trace of
+/// the machine and drops it.
+pub(super) fn run_ends() {
+    if let Some(snap) = SNAPSHOT.with(|s| s.borrow_mut().take()) {
+        let trace = snap();
+        LAST_RUN_TRACE.with(|t| *t.borrow_mut() = Some(trace));
+    }
+}
+
 /// Takes the trace recorded by the most recent failure on this thread.
 pub fn take_last_failure() -> Option<FailureTrace> {
     LAST_FAILURE.with(|f| f.borrow_mut().take())
@@ -321,6 +407,10 @@ fn render_failure(msg: &str, ft: &FailureTrace) -> String {
 
 pub(super) fn record_failure<P: Platform>(m: &Machine<P>, msg: &str, at: FailedIn) -> String {
     let ft = failure_trace(m, msg, at);
+    if KEEP_RUN_TRACE.with(|k| k.get()) {
+        let run = RunTrace::of(&m.trace);
+        LAST_RUN_TRACE.with(|t| *t.borrow_mut() = Some(run));
+    }
     let text = render_failure(msg, &ft);
     LAST_FAILURE.with(|f| *f.borrow_mut() = Some(ft));
     text
