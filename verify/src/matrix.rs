@@ -22,9 +22,9 @@
 //! executions of every scenario tried before it. For the other checkers, whose runs are not
 //! scenarios, both are the runs, rows or boots tried up to the failure.
 
+use crate::drivers::shuttle::{campaign, Budget, SchedulerKind};
 use crate::reference::{run_ops, Op};
-use crate::scenario::{panic_message, Params, ScenarioId, SCENARIOS};
-use crate::shuttle_driver::{campaign, Budget, SchedulerKind};
+use crate::scenarios::{panic_message, Params, ScenarioId, SCENARIOS};
 use arbitrary::{Arbitrary, Unstructured};
 use serde::Serialize;
 use slab_model::geometry::{calculate_geometry, CreateArgs};
@@ -380,7 +380,7 @@ fn loom(m: MutationSet) -> Detection {
     for s in SCENARIOS.iter().filter(|s| s.loom) {
         for era in [Era::A, Era::B] {
             let p = loom_params(era, m);
-            let r = crate::loom_driver::explore(s.id, &p);
+            let r = crate::drivers::loom::explore(s.id, &p);
             effort += r.executions;
             if let Some(f) = r.failure {
                 return Detection::found_in(s.name, era, r.executions, effort, start, &f);
@@ -808,7 +808,7 @@ pub fn shipped(b: &MatrixBudget) -> Vec<ShippedRow> {
                 let (n, failure) = match c {
                     #[cfg(feature = "loom")]
                     Checker::Loom => {
-                        let r = crate::loom_driver::explore(s.id, &p);
+                        let r = crate::drivers::loom::explore(s.id, &p);
                         (r.executions, r.failure)
                     }
                     _ => {
@@ -947,7 +947,7 @@ mod tests {
         let mut before = 0;
         'outer: for s in SCENARIOS.iter().filter(|s| s.loom) {
             for e in [Era::A, Era::B] {
-                let r = crate::loom_driver::explore(s.id, &loom_params(e, set));
+                let r = crate::drivers::loom::explore(s.id, &loom_params(e, set));
                 if s.name == name && e == era {
                     assert!(r.failure.is_some());
                     assert_eq!(d.effort, r.executions);
