@@ -37,8 +37,8 @@ mod tune_during_grow;
 mod two_cpus_refill;
 
 pub use trace::{
-    last_failure, panic_message, take_last_failure, FailureTrace, Lane, StateRow, TraceRow,
-    AUDIT_LANE, COUNTEREXAMPLE_EVENTS,
+    keep_run_traces, last_failure, panic_message, take_last_failure, take_run_trace, FailureTrace,
+    Lane, RunTrace, StateRow, TraceRow, AUDIT_LANE, COUNTEREXAMPLE_EVENTS,
 };
 
 use serde::Serialize;
@@ -459,6 +459,7 @@ fn machine_nodes<P: Platform>(
             record_failure(&mm, msg, FailedIn::Thread)
         }))
     });
+    trace::keep_machine(&m);
     m
 }
 
@@ -530,8 +531,10 @@ pub fn run<P: Platform>(id: ScenarioId, p: &Params) -> Outcome {
     // A failure without a model trace (a deadlock shuttle reports) must not inherit the
     // trace of an earlier execution.
     LAST_FAILURE.with(|f| *f.borrow_mut() = None);
+    trace::run_starts();
     let r = catch_unwind(AssertUnwindSafe(|| run_inner::<P>(id, p)));
     // Drop the machine inside the execution (loom objects must not outlive it).
+    trace::run_ends();
     let render = CURRENT.with(|c| c.borrow_mut().take());
     match r {
         Ok(o) => o,
