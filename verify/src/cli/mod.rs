@@ -10,7 +10,9 @@
 //! | `replay` | [`replay`] |
 //! | `mutations` | [`mutations`] |
 //! | `geometry` | [`geometry`] |
+//! | `diagram` | [`diagram`] |
 
+mod diagram;
 mod exit;
 mod geometry;
 mod json;
@@ -47,6 +49,8 @@ enum Command {
     Mutations(mutations::MutationsArgs),
     /// Compute one cache's kmem_cache_create geometry, or check a golden slabinfo TSV.
     Geometry(Box<geometry::GeometryArgs>),
+    /// Swimlane diagrams (SVG): a scenario's witness execution or failing interleaving.
+    Diagram(diagram::DiagramArgs),
 }
 
 /// Parses the command line and runs the command; the process exit code.
@@ -75,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Replay(a) => replay::replay_cmd(&a),
         Command::Mutations(a) => mutations::mutations(&a),
         Command::Geometry(args) => geometry::run(&args),
+        Command::Diagram(a) => diagram::diagram(&a),
     };
     stderr.finish();
     code
