@@ -8,19 +8,6 @@ mod common;
 use common::*;
 use slab_model::*;
 
-fn debug_machine(era: Era, nodes: usize) -> M {
-    let profile = ArchProfile {
-        debug: true,
-        cpus: 2,
-        nodes,
-        ..ArchProfile::tiny()
-    };
-    let mut cfg = MachineConfig::new(profile, era);
-    cfg.audit_every_op = true;
-    cfg.kmalloc = KmallocSetup::UpTo(4096);
-    Machine::new(cfg).expect("a debug machine boots")
-}
-
 #[test]
 fn a_red_zoned_cache_allocates_and_frees_through_every_path() {
     for era in ERAS {

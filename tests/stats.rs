@@ -24,20 +24,6 @@ use slab_model::slabinfo::SLABINFO_HEADER_STATS;
 use slab_model::stats::SlabStats;
 use slab_model::*;
 
-fn debug_machine(era: Era, cpus: usize, nodes: usize) -> M {
-    let profile = ArchProfile {
-        debug: true,
-        cpus,
-        nodes,
-        ..ArchProfile::tiny()
-    };
-    let mut cfg = MachineConfig::new(profile, era);
-    cfg.audit_every_op = true;
-    // Off-slab descriptors of the 1000-byte cache come from the kmalloc caches.
-    cfg.kmalloc = KmallocSetup::UpTo(4096);
-    Machine::new(cfg).expect("a debug machine boots")
-}
-
 /// The 1000-byte cache on a debug profile: FORCED_DEBUG adds red zones (2 × 8 bytes),
 /// the last-user word (8) and poisoning, so the slot is 1024 bytes, off-slab
 /// (>= PAGE_SIZE / 8), 4 per order-0 slab; tuned to limit 4, batch 2, no shared array, so
@@ -58,7 +44,7 @@ fn stats(m: &M, c: &Cache) -> SlabStats {
 #[test]
 fn header_is_version_2_1_statistics_and_plain_profiles_keep_none() {
     for era in ERAS {
-        let m = debug_machine(era, 2, 1);
+        let m = debug_machine(era, 1);
         let text = m.slabinfo();
         assert!(text.starts_with(SLABINFO_HEADER_STATS), "era {era}");
         let mut lines = text.lines();
@@ -81,7 +67,7 @@ fn header_is_version_2_1_statistics_and_plain_profiles_keep_none() {
 #[test]
 fn scripted_workload_statistics() {
     for era in ERAS {
-        let m = debug_machine(era, 2, 1);
+        let m = debug_machine(era, 1);
         let c = info_cache(&m);
         // free_limit = (1 + 2) × 2 + 4 = 10.
 
@@ -172,7 +158,7 @@ fn scripted_workload_statistics() {
 fn numa_statistics_node_allocs_remote_frees_alien_overflow() {
     for era in ERAS {
         // CPU 0 on node 0, CPU 1 on node 1.
-        let m = debug_machine(era, 2, 2);
+        let m = debug_machine(era, 2);
         let c = info_cache(&m);
         // 13 kmem_cache_alloc_node(node 1) from CPU 0: never the per-CPU path, always
         // ____cache_alloc_node(node 1): nodeallocs 13, active and high 13. Node 1 has no

@@ -54,6 +54,22 @@ pub fn numa(
     Machine::new(cfg).expect("boot")
 }
 
+/// A `CONFIG_DEBUG_SLAB` machine: `ArchProfile::tiny()` with `debug` on, 2 CPUs in
+/// `nodes` nodes, kmalloc caches up to 4096 bytes (off-slab descriptors of debug caches
+/// come from them), the audit after every public operation.
+pub fn debug_machine(era: Era, nodes: usize) -> M {
+    let profile = ArchProfile {
+        debug: true,
+        cpus: 2,
+        nodes,
+        ..ArchProfile::tiny()
+    };
+    let mut cfg = MachineConfig::new(profile, era);
+    cfg.audit_every_op = true;
+    cfg.kmalloc = KmallocSetup::UpTo(4096);
+    Machine::new(cfg).expect("a debug machine boots")
+}
+
 pub fn create(m: &M, name: &str, size: usize) -> Cache {
     create_flags(m, name, size, SlabFlags::default())
 }
