@@ -446,6 +446,8 @@ fn text_colour(r: &Row) -> &'static str {
 
 const ROW_H: usize = 16;
 const CHAR_W: f64 = 6.7;
+/// The legend's label for the irq-off bars.
+const IRQ_LEGEND: &str = "interrupts off (on the CPU the rows name)";
 const SEQ_W: usize = 64;
 const SLOT_W: usize = 7;
 const MARGIN: usize = 16;
@@ -505,13 +507,23 @@ pub fn render(d: &Diagram) -> String {
     let rows_h = d.rows.len() * ROW_H;
     let legend_y = rows_y + rows_h + 24;
     let legend_items = 4 + locks.len();
-    let legend_h = 20 + legend_items.div_ceil(3) * 18;
     let text_w = std::iter::once(chars(&d.title) as f64 * 8.8)
         .chain(d.lines.iter().map(|l| chars(l) as f64 * CHAR_W))
         .fold(0.0, f64::max)
         .ceil() as usize
         + 2 * MARGIN;
     let width = (lanes_right + MARGIN).max(text_w).max(720);
+    // Legend columns as wide as the longest label (the mark, a gap, the text), at most
+    // three: a label never runs into the next column's mark.
+    let longest_label = locks
+        .iter()
+        .map(|l| chars(&format!("{l} held")))
+        .chain(std::iter::once(chars(IRQ_LEGEND)))
+        .max()
+        .unwrap_or(0);
+    let col_w = 30 + (longest_label as f64 * CHAR_W).ceil() as usize + 16;
+    let legend_cols = ((width - 2 * MARGIN) / col_w).clamp(1, 3);
+    let legend_h = 20 + legend_items.div_ceil(legend_cols) * 18;
     let height = legend_y + legend_h + MARGIN;
     let row_top = |i: usize| rows_y + i * ROW_H;
 
@@ -647,7 +659,7 @@ pub fn render(d: &Diagram) -> String {
     let mut items: Vec<(String, String)> = vec![
         (
             format!(r#"<rect x="0" y="-9" width="5" height="12" rx="2" fill="{IRQ_COLOUR}"/>"#),
-            "interrupts off (on the CPU the rows name)".into(),
+            IRQ_LEGEND.into(),
         ),
         (
             r##"<rect x="0" y="-9" width="22" height="12" fill="#ffe9a8" stroke="#e08e00" stroke-dasharray="6 3"/>"##.into(),
@@ -675,10 +687,10 @@ pub fn render(d: &Diagram) -> String {
         s,
         r#"<g id="legend"><text x="{MARGIN}" y="{legend_y}" font-weight="bold">legend</text>"#
     );
-    let col_w = (width - 2 * MARGIN) / 3;
+    let col_w = (width - 2 * MARGIN) / legend_cols;
     for (k, (mark, label)) in items.iter().enumerate() {
-        let x = MARGIN + (k % 3) * col_w;
-        let y = legend_y + 20 + (k / 3) * 18;
+        let x = MARGIN + (k % legend_cols) * col_w;
+        let y = legend_y + 20 + (k / legend_cols) * 18;
         let _ = writeln!(
             s,
             r#"<g transform="translate({x} {y})">{mark}<text x="30" y="1">{}</text></g>"#,
