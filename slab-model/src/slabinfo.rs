@@ -53,7 +53,8 @@ pub const SLABINFO_HEADER: &str = "slabinfo - version: 2.1\n# name            <a
 pub const SLABINFO_HEADER_STATS: &str = "slabinfo - version: 2.1 (statistics)\n# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail> : globalstat <listallocs> <maxobjs> <grown> <reaped> <error> <maxfreeable> <nodeallocs> <remotefrees> <alienoverflow> : cpustat <allochit> <allocmiss> <freehit> <freemiss>\n";
 
 impl SlabinfoRow {
-    /// One line, `%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu`.
+    /// One line, `%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu`,
+    /// then, with STATS, the `globalstat` / `cpustat` columns ([`SlabStats::render`]).
     pub fn render(&self) -> String {
         format!(
             "{:<17} {:>6} {:>6} {:>6} {:>4} {:>4} : tunables {:>4} {:>4} {:>4} : slabdata {:>6} {:>6} {:>6}",
