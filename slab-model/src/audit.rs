@@ -110,8 +110,9 @@ struct ShadowIndex {
 }
 
 impl ShadowIndex {
-    fn new(objects: &BTreeMap<u64, (u32, Owner)>) -> Self {
-        let by_addr: Vec<(u64, Owner)> = objects.iter().map(|(&a, &(_, o))| (a, o)).collect();
+    fn new(objects: &rustc_hash::FxHashMap<u64, (u32, Owner)>) -> Self {
+        let mut by_addr: Vec<(u64, Owner)> = objects.iter().map(|(&a, &(_, o))| (a, o)).collect();
+        by_addr.sort_unstable_by_key(|&(a, _)| a);
         let mut by_cache: Vec<(u32, u64, Owner)> =
             objects.iter().map(|(&a, &(c, o))| (c, a, o)).collect();
         by_cache.sort_unstable_by_key(|&(c, a, _)| (c, a));

@@ -74,9 +74,10 @@ impl<'m, P: Platform> IrqOff<'m, P> {
     /// Records an event of the token holder's lane on the token's CPU.
     #[inline]
     pub(crate) fn trace(&self, cache: u32, kind: EventKind) {
-        self.m
-            .trace
-            .record_from(P::thread_tag(), self.ctx, self.cpu, cache, kind);
+        let trace = &self.m.trace;
+        if trace.enabled() {
+            trace.record_from(P::thread_tag(), self.ctx, self.cpu, cache, kind);
+        }
     }
 
     /// Wraps a spinlock guard just taken under the token (`list_lock`, an alien lock):
@@ -378,9 +379,11 @@ impl<'m, P: Platform> Context<'m, P> {
 
     #[inline]
     pub(crate) fn trace(&self, cache: u32, kind: EventKind) {
-        self.m
-            .trace
-            .record_from(P::thread_tag(), self.trace_id, self.cpu.get(), cache, kind);
+        // The thread tag costs a thread-local lookup: only a recording trace needs it.
+        let trace = &self.m.trace;
+        if trace.enabled() {
+            trace.record_from(P::thread_tag(), self.trace_id, self.cpu.get(), cache, kind);
+        }
     }
 
     /// Takes a sleeping lock or a spinlock that needs no irq token (the chain mutex, the

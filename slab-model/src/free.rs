@@ -8,7 +8,7 @@ use crate::cpu::{Context, IrqOff, IrqState};
 use crate::debug::{check_slabp, slab_put_obj_debugcheck};
 use crate::error::SlabError;
 use crate::machine::Owner;
-use crate::memory::PG_SLAB;
+use crate::memory::{PhysMem, PG_SLAB};
 use crate::mutation::Mutation;
 use crate::node::NodeLock;
 use crate::profile::Era;
@@ -17,44 +17,56 @@ use crate::sync::Platform;
 use crate::trace::{EventKind, KFn, ListKind, Place};
 use std::sync::Arc;
 
+/// `virt_to_page(objp)` of a slab page: the id of its cache (`page->slab_cache`) and
+/// the slab's `s_mem`, or [`SlabError::NotSlabObject`].
+fn page_of(mem: &PhysMem, objp: u64) -> Result<(u32, u64), SlabError> {
+    let not_slab = SlabError::NotSlabObject { addr: objp };
+    let pfn = mem
+        .virt_to_pfn(objp)
+        .filter(|&p| mem.pfn_valid(p))
+        .ok_or(not_slab.clone())?;
+    match mem.page(pfn) {
+        Some(r) if r.flags & PG_SLAB != 0 => r.slab_cache.map(|id| (id, r.s_mem)).ok_or(not_slab),
+        _ => Err(not_slab),
+    }
+}
+
 impl<'m, P: Platform> Context<'m, P> {
-    /// Validates a pointer handed to a free before anything changes: it must lie in a
+    /// Validates a pointer handed to `kfree` before anything changes: it must lie in a
     /// `PG_slab` page (`virt_to_page`), be the start of an object of that slab
-    /// (`obj_to_index` round trip), belong to `expected` when given (`kmem_cache_free`'s
-    /// cache), and be currently allocated to a caller (else it is a double free). Returns
-    /// the owning cache (`virt_to_cache`), or `None` when a red-zoned DEBUG cache reported
-    /// the double free the kernel's way (nothing more to do: see `debug_double_free`).
-    pub(crate) fn check_free(
-        &self,
-        expected: Option<&KmemCache<P>>,
-        objp: u64,
-    ) -> Result<Option<Arc<KmemCache<P>>>, SlabError> {
+    /// (`obj_to_index` round trip) and be currently allocated to a caller (else it is a
+    /// double free). Returns the owning cache (`virt_to_cache`) with the caller's
+    /// ownership dropped, or `None` when a red-zoned DEBUG cache reported the double free
+    /// the kernel's way (nothing more to do: see `debug_double_free`).
+    pub(crate) fn check_free(&self, objp: u64) -> Result<Option<Arc<KmemCache<P>>>, SlabError> {
         self.check_running()?;
-        let rec = {
-            let mem = self.m.mem();
-            let Some(pfn) = mem.virt_to_pfn(objp).filter(|&p| mem.pfn_valid(p)) else {
-                return Err(SlabError::NotSlabObject { addr: objp });
-            };
-            match mem.page(pfn) {
-                Some(r) if r.flags & PG_SLAB != 0 && r.slab_cache.is_some() => *r,
-                _ => return Err(SlabError::NotSlabObject { addr: objp }),
-            }
-        };
-        let cachep = self.m.cache_by_id(rec.slab_cache.expect("checked"));
-        if let Some(e) = expected {
-            if e.id != cachep.id {
-                return Err(SlabError::WrongCache {
-                    addr: objp,
-                    expected: e.name.clone(),
-                    actual: cachep.name.clone(),
-                });
-            }
+        let (id, _) = page_of(&self.m.mem(), objp)?;
+        let cachep = self.m.cache_by_id(id);
+        Ok(self.claim_free(&cachep, objp)?.then_some(cachep))
+    }
+
+    /// The checks of [`Self::check_free`] in the cache `cachep` the caller named or the
+    /// page gave, in one section of the host lock: the page is still `cachep`'s slab
+    /// (`kmem_cache_free`'s "wrong cache" check), the cache is live, `objp` starts an
+    /// object, a caller holds it. On success the shadow map forgets it in the same
+    /// section, so a second free of the same pointer, even a concurrent one, is a double
+    /// free. `Ok(false)`: a red-zoned double free the DEBUG check reported.
+    fn claim_free(&self, cachep: &KmemCache<P>, objp: u64) -> Result<bool, SlabError> {
+        let mut host = self.m.host();
+        let (id, s_mem) = page_of(&host.mem, objp)?;
+        if id != cachep.id {
+            drop(host);
+            return Err(SlabError::WrongCache {
+                addr: objp,
+                expected: cachep.name.clone(),
+                actual: self.m.cache_by_id(id).name.clone(),
+            });
         }
         if cachep.is_destroyed() {
             return Err(SlabError::CacheDestroyed(cachep.name.clone()));
         }
         let size = cachep.size() as u64;
-        let start = rec.s_mem + cachep.geo.obj_offset as u64;
+        let start = s_mem + cachep.geo.obj_offset as u64;
         let inside = objp >= start
             && (objp - start).is_multiple_of(size)
             && ((objp - start) / size) < cachep.num() as u64;
@@ -64,25 +76,35 @@ impl<'m, P: Platform> Context<'m, P> {
                 addr: objp,
             });
         }
-        let owner = self.m.shadow().objects.get(&objp).map(|&(_, o)| o);
-        match owner {
-            None if self.debug_double_free(&cachep, objp) => Ok(None),
-            None => Err(SlabError::DoubleFree {
-                cache: cachep.name.clone(),
-                addr: objp,
-            }),
+        match host.shadow.objects.get(&objp).map(|&(_, o)| o) {
+            Some(Owner::Caller) => {
+                host.shadow.remove(objp);
+                Ok(true)
+            }
             Some(Owner::SlabDescriptor) => Err(SlabError::NotOwned {
                 cache: cachep.name.clone(),
                 addr: objp,
             }),
-            Some(Owner::Caller) => Ok(Some(cachep)),
+            None => {
+                // The DEBUG check reads object memory: under the host lock of its own.
+                drop(host);
+                if self.debug_double_free(cachep, objp) {
+                    Ok(false)
+                } else {
+                    Err(SlabError::DoubleFree {
+                        cache: cachep.name.clone(),
+                        addr: objp,
+                    })
+                }
+            }
         }
     }
 
     /// `kmem_cache_free(cachep, objp)` (eras A, B): `local_irq_save`, `__cache_free`,
     /// `local_irq_restore`. Misuse (see [`SlabError`]) is rejected before any change.
     pub fn kmem_cache_free(&mut self, cachep: &KmemCache<P>, objp: u64) -> Result<(), SlabError> {
-        if self.check_free(Some(cachep), objp)?.is_none() {
+        self.check_running()?;
+        if !self.claim_free(cachep, objp)? {
             return Ok(());
         }
         self.enter(cachep.id, KFn::KmemCacheFree);
@@ -90,11 +112,11 @@ impl<'m, P: Platform> Context<'m, P> {
         Ok(())
     }
 
-    /// The body shared by `kmem_cache_free` and `kfree` once the pointer is validated:
-    /// `local_irq_save`, drop the caller's ownership, `__cache_free`, `local_irq_restore`.
+    /// The body shared by `kmem_cache_free` and `kfree` once the pointer is validated
+    /// and the caller's ownership dropped: `local_irq_save`, `__cache_free`,
+    /// `local_irq_restore`.
     pub(crate) fn free_checked(&mut self, cachep: &KmemCache<P>, objp: u64) {
         let irq = self.local_irq_disable();
-        self.m.shadow().remove(objp);
         self.trace(
             cachep.id,
             EventKind::Object {
@@ -128,7 +150,14 @@ impl<'m, P: Platform> Context<'m, P> {
                 return;
             }
         }
-        let full = cachep.ac(irq, ac, |a| a.avail() >= a.limit);
+        // One access on the fast path: push if there is room, else report full.
+        let full = !cachep.ac(irq, ac, |a| {
+            let room = a.avail() < a.limit;
+            if room {
+                a.push(objp);
+            }
+            room
+        });
         if let Some(st) = &cachep.stats {
             if full && !self.m.mutations().has(Mutation::StatsFreehitOnFlush) {
                 st.inc_freemiss(irq);
@@ -138,8 +167,8 @@ impl<'m, P: Platform> Context<'m, P> {
         }
         if full {
             self.cache_flusharray(cachep, ac, irq);
+            cachep.ac(irq, ac, |a| a.push(objp));
         }
-        cachep.ac(irq, ac, |a| a.push(objp));
         self.trace(
             cachep.id,
             EventKind::ObjectsMoved {

@@ -55,7 +55,7 @@ impl<'m, P: Platform> Context<'m, P> {
         if zero_or_null_ptr(objp) {
             return Ok(());
         }
-        let Some(cachep) = self.check_free(None, objp)? else {
+        let Some(cachep) = self.check_free(objp)? else {
             return Ok(());
         };
         self.enter(cachep.id, KFn::Kfree);

@@ -19,9 +19,8 @@ use crate::page_alloc::{BuddyAllocator, FaultInjection};
 use crate::profile::{ArchProfile, Era};
 use crate::site::Site;
 use crate::sync::{AtomicCounter, Lock, PeekWord, Platform};
-use crate::trace::{KFn, LockName, Trace, NO_CPU};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use crate::trace::{KFn, LockName, Trace, NO_CPU, NO_THREAD};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// `HZ` of the simulated kernel.
 pub const HZ: u64 = 100;
@@ -93,12 +92,52 @@ pub enum Owner {
     SlabDescriptor,
 }
 
+/// Host-side state behind one plain mutex ([`Machine::host`]).
+pub(crate) struct Host {
+    pub(crate) mem: PhysMem,
+    pub(crate) shadow: Shadow,
+}
+
+/// The host lock held. A spinlock on every backend: it is never held across a
+/// scheduling point, so a loom or shuttle thread never finds it taken.
+pub(crate) type HostGuard<'a> = spin::mutex::SpinMutexGuard<'a, Host>;
+
+/// The host lock held for one part of [`Host`] (std's `MutexGuard::map` is unstable).
+pub(crate) struct HostPart<'a, T>(HostGuard<'a>, fn(&Host) -> &T, fn(&mut Host) -> &mut T);
+
+impl<T> std::ops::Deref for HostPart<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        (self.1)(&self.0)
+    }
+}
+
+impl<T> std::ops::DerefMut for HostPart<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        (self.2)(&mut self.0)
+    }
+}
+
+/// Sets bit `b` of a coverage word. The bit is almost always set already: a relaxed
+/// load first spares the locked read-modify-write (one per kernel function entered, the
+/// largest single cost of the fast path once tracing is off). Host-side state, no
+/// scheduling point on any backend.
+#[inline]
+fn set_bit(word: &std::sync::atomic::AtomicU64, b: u8) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let bit = 1u64 << b;
+    if word.load(Relaxed) & bit == 0 {
+        word.fetch_or(bit, Relaxed);
+    }
+}
+
 /// Shadow state: every object currently allocated, with its cache and owner. Not kernel
 /// state: it is what lets the model reject a double free *before* changing anything, and
 /// what the audit's conservation check counts as "handed out".
 #[derive(Default)]
 pub(crate) struct Shadow {
-    pub(crate) objects: BTreeMap<u64, (u32, Owner)>,
+    /// Address -> (cache id, owner). Unordered: every ordered view (the audit's) sorts.
+    pub(crate) objects: rustc_hash::FxHashMap<u64, (u32, Owner)>,
     pub(crate) live: Vec<usize>,
 }
 
@@ -149,10 +188,11 @@ pub struct Machine<P: Platform> {
     cpus: Vec<Cpu<P>>,
     /// `zone->lock` and the buddy allocator behind it.
     pub(crate) zone: P::Mutex<BuddyAllocator>,
-    /// Physical memory and `struct page`s. Hardware, not kernel locking: a plain mutex
-    /// never held across a model operation, so it adds no scheduling points.
-    mem: Mutex<PhysMem>,
-    shadow: Mutex<Shadow>,
+    /// Physical memory and `struct page`s, and the shadow map of allocated objects.
+    /// Hardware and bookkeeping, not kernel locking: a plain mutex never held across a
+    /// model operation, so it adds no scheduling points. One lock for both: a free's
+    /// checks read the page and the shadow map in one section.
+    host: crate::sync::StdMutex<Host>,
     /// What the DEBUG checks printed, in order (the kernel log). Host state, not a
     /// scheduling point: printk's own lock is of no interest here.
     reports: Mutex<Vec<crate::debug::SlabReport>>,
@@ -226,10 +266,12 @@ impl<P: Platform> Machine<P> {
             .map(|c| Cpu::new(c, profile.cpu_to_node(c)))
             .collect();
         let mut m = Machine {
-            mem: Mutex::new(PhysMem::new(profile)?),
+            host: crate::sync::StdMutex::new(Host {
+                mem: PhysMem::new(profile)?,
+                shadow: Shadow::default(),
+            }),
             zone: P::Mutex::new(zone),
             cpus,
-            shadow: Mutex::new(Shadow::default()),
             reports: Mutex::new(Vec::new()),
             caller_store: (0..crate::debug::OBJECT_MEMORY_WORDS)
                 .map(|_| P::Word::new(0))
@@ -402,7 +444,11 @@ impl<P: Platform> Machine<P> {
         Traced::taken(
             guard,
             &self.trace,
-            P::thread_tag(),
+            if self.trace.enabled() {
+                P::thread_tag()
+            } else {
+                NO_THREAD
+            },
             lane.0,
             lane.1,
             cache,
@@ -465,15 +511,13 @@ impl<P: Platform> Machine<P> {
     /// Marks a kernel function as executed.
     #[inline]
     pub(crate) fn cover(&self, f: KFn) {
-        self.coverage
-            .fetch_or(1 << f as u8, std::sync::atomic::Ordering::Relaxed);
+        set_bit(&self.coverage, f as u8);
     }
 
     /// Records that a concurrency point ran.
     #[inline]
     pub(crate) fn cover_site(&self, s: Site) {
-        self.sites
-            .fetch_or(1 << s as u8, std::sync::atomic::Ordering::Relaxed);
+        set_bit(&self.sites, s as u8);
     }
 
     /// The concurrency points this machine's contexts passed so far.
@@ -566,11 +610,17 @@ impl<P: Platform> Machine<P> {
         self.jiffies.fetch_add(ticks as usize);
     }
 
-    pub(crate) fn mem(&self) -> MutexGuard<'_, PhysMem> {
-        self.mem.lock().unwrap_or_else(|e| e.into_inner())
+    /// The host lock: memory and the shadow map together.
+    pub(crate) fn host(&self) -> HostGuard<'_> {
+        self.host.lock()
     }
-    pub(crate) fn shadow(&self) -> MutexGuard<'_, Shadow> {
-        self.shadow.lock().unwrap_or_else(|e| e.into_inner())
+    /// Physical memory (the host lock, for as long as the guard lives).
+    pub(crate) fn mem(&self) -> HostPart<'_, PhysMem> {
+        HostPart(self.host(), |h| &h.mem, |h| &mut h.mem)
+    }
+    /// The shadow map (the host lock, for as long as the guard lives).
+    pub(crate) fn shadow(&self) -> HostPart<'_, Shadow> {
+        HostPart(self.host(), |h| &h.shadow, |h| &mut h.shadow)
     }
 
     pub(crate) fn report(&self, r: crate::debug::SlabReport) {

@@ -70,7 +70,7 @@ macro_rules! atomic_words {
 pub(crate) use atomic_words;
 
 mod std_impl;
-pub use std_impl::{StdCell, StdPlatform};
+pub use std_impl::{StdCell, StdMutex, StdPlatform};
 
 #[cfg(feature = "loom")]
 mod loom_impl;

@@ -1,4 +1,4 @@
-//! The std backend: real threads, `std::sync::Mutex`, and a cell with a busy flag.
+//! The std backend: real threads, a yielding spinlock, and a cell with a busy flag.
 
 use super::{Join, Lock, Platform, TrackedCell};
 use std::cell::UnsafeCell;
@@ -8,23 +8,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 #[derive(Debug)]
 pub struct StdPlatform;
 
-impl<T: Send> Lock<T> for std::sync::Mutex<T> {
+/// The std backend's lock: a spinlock that yields while contended, released with a
+/// plain store. std's futex mutex releases with an atomic swap; with the kernel's
+/// sections this short (an `local_irq_save` pair, a `list_lock` section), that swap was
+/// a fifth of a fast-path operation. Never held while a thread waits for something only
+/// another thread's progress can give except the lock itself, so yielding is enough.
+pub type StdMutex<T> = spin::mutex::SpinMutex<T, spin::relax::Yield>;
+
+impl<T: Send> Lock<T> for StdMutex<T> {
     type Guard<'a>
-        = std::sync::MutexGuard<'a, T>
+        = spin::mutex::SpinMutexGuard<'a, T>
     where
         T: 'a;
     fn new(value: T) -> Self {
-        std::sync::Mutex::new(value)
+        spin::mutex::SpinMutex::new(value)
     }
     fn lock(&self) -> Self::Guard<'_> {
-        std::sync::Mutex::lock(self).unwrap_or_else(|e| e.into_inner())
+        spin::mutex::SpinMutex::lock(self)
     }
     fn try_lock(&self) -> Option<Self::Guard<'_>> {
-        match std::sync::Mutex::try_lock(self) {
-            Ok(g) => Some(g),
-            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        }
+        spin::mutex::SpinMutex::try_lock(self)
     }
 }
 
@@ -102,7 +105,7 @@ impl<T: Send + 'static> Join<T> for std::thread::JoinHandle<T> {
 impl Platform for StdPlatform {
     const NAME: &'static str = "std";
     const TRACKS_CAUSALITY: bool = false;
-    type Mutex<T: Send + 'static> = std::sync::Mutex<T>;
+    type Mutex<T: Send + 'static> = StdMutex<T>;
     type Cell<T: Send + 'static> = StdCell<T>;
     type Word = StdWord;
     type Counter = StdCounter;
@@ -118,7 +121,10 @@ impl Platform for StdPlatform {
         std::thread::yield_now()
     }
     fn thread_tag() -> u64 {
-        super::hash_tag(std::thread::current().id())
+        // Hashed once per thread: `thread::current()` clones an Arc and the hash is
+        // SipHash, together most of a traced fast-path operation's cost.
+        thread_local!(static TAG: u64 = super::hash_tag(std::thread::current().id()));
+        TAG.with(|t| *t)
     }
 }
 
