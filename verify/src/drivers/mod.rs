@@ -5,4 +5,6 @@
 pub mod fuzz;
 #[cfg(feature = "loom")]
 pub mod loom;
+#[cfg(feature = "loom")]
+pub mod loom_depth;
 pub mod shuttle;
