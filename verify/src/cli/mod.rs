@@ -6,6 +6,7 @@
 //! | command | module |
 //! |---|---|
 //! | `list`, `check` | [`verify`] (also the arguments the other commands share) |
+//! | `merge` | [`merge`] |
 //! | `run` | [`run`] |
 //! | `replay` | [`replay`] |
 //! | `mutations` | [`mutations`] |
@@ -16,6 +17,7 @@ mod diagram;
 mod exit;
 mod geometry;
 mod json;
+mod merge;
 mod mutations;
 mod replay;
 mod run;
@@ -41,6 +43,8 @@ enum Command {
     List(verify::ListArgs),
     /// The main job: every scenario under shuttle (random and PCT, both eras, 2-8 CPUs).
     Check(verify::CheckArgs),
+    /// Merge the `check --shard i/n --json` reports of every shard into one report.
+    Merge(merge::MergeArgs),
     /// One scenario under one scheduler; on failure print and save the counterexample.
     Run(run::RunArgs),
     /// Re-run a counterexample's exact schedule.
@@ -75,6 +79,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::List(a) => verify::list(&a),
         Command::Check(a) => verify::check(&a),
+        Command::Merge(a) => merge::merge(&a),
         Command::Run(a) => run::run(&a),
         Command::Replay(a) => replay::replay_cmd(&a),
         Command::Mutations(a) => mutations::mutations(&a),

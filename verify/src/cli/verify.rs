@@ -5,14 +5,15 @@ use super::exit;
 use super::json::{CampaignRow, ShippedBugRow};
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use serde::Serialize;
-use slab_model::mutation::ShippedBug;
-use slab_model::{Era, Mutation};
+use serde::{Deserialize, Serialize};
+use slab_model::mutation::{ShippedBug, SwitchKind};
+use slab_model::{Era, Mutation, MutationSet};
 use slab_verify::drivers::shuttle::{
     campaign_with_progress, Budget, CampaignReport, SchedulerKind,
 };
 use slab_verify::scenarios::{take_last_failure, FailureTrace, Params, ScenarioId, SCENARIOS};
 use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -72,6 +73,13 @@ pub struct CheckArgs {
     /// Worker threads, at least 1 (default: available cores).
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub jobs: Option<usize>,
+    /// Turn on a known-bad switch in every campaign (repeatable; see `list`): a fire drill,
+    /// the scenarios that catch it must fail, and so must the CI job around them.
+    #[arg(long = "mutation", value_name = "NAME", value_parser = parse_mutation)]
+    pub mutations: Vec<Mutation>,
+    /// Write a counterexample page (HTML) for every failing campaign into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub html_dir: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -121,7 +129,6 @@ struct Listing {
 
 /// `list`.
 pub fn list(a: &ListArgs) -> ExitCode {
-    use slab_model::mutation::SwitchKind;
     let presets = slab_model::profile::presets();
     if a.json {
         let names = |ms: &[Mutation]| ms.iter().map(|m| m.name()).collect();
@@ -207,18 +214,20 @@ pub fn list(a: &ListArgs) -> ExitCode {
 
 /// One campaign of `check`.
 #[derive(Clone, Debug)]
-struct Job {
-    id: ScenarioId,
-    params: Params,
-    kind: SchedulerKind,
+pub(super) struct Job {
+    pub id: ScenarioId,
+    pub params: Params,
+    pub kind: SchedulerKind,
     /// The faithful model of an era whose kernel shipped a bug this scenario exposes:
     /// the campaign must find it (an expected, named finding).
-    expect: Option<&'static ShippedBug>,
+    pub expect: Option<&'static ShippedBug>,
 }
 
-/// How one campaign of `check` ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Verdict {
+/// How one campaign of `check` ended; in JSON the schema's `$defs/check_campaign.result`
+/// tokens (`merge` reads them back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum Verdict {
     /// No failure, none expected.
     Ok,
     /// A failure where none was expected.
@@ -243,7 +252,7 @@ impl Verdict {
             (Some(_), None) => Verdict::ShippedBugMissed,
         }
     }
-    fn passed(self) -> bool {
+    pub fn passed(self) -> bool {
         matches!(self, Verdict::Ok | Verdict::ShippedBugFound)
     }
     /// The text report's words.
@@ -256,23 +265,15 @@ impl Verdict {
             Verdict::ShippedBugMissed => "MISSED the shipped bug",
         }
     }
-    /// The JSON token (schema `$defs/check_campaign.result`).
-    fn token(self) -> &'static str {
-        match self {
-            Verdict::Ok => "ok",
-            Verdict::Failed => "failed",
-            Verdict::ShippedBugFound => "shipped-bug-found",
-            Verdict::WrongFailure => "wrong-failure",
-            Verdict::ShippedBugMissed => "shipped-bug-missed",
-        }
-    }
 }
 
 /// Executions the faithful campaign of a shipped bug may take to find it (loom finds
 /// `shrink-vs-tune`'s within a few hundred; shuttle within a few hundred at most).
 const SHIPPED_BUG_BUDGET: usize = 20_000;
 
-fn check_jobs(iterations: Option<usize>) -> Vec<(Job, usize)> {
+/// The campaigns of `check`, in the order `--shard` counts them, with their budgets;
+/// `extra` (`--mutation`) is on in every one of them.
+pub(super) fn check_jobs(iterations: Option<usize>, extra: MutationSet) -> Vec<(Job, usize)> {
     let mut jobs = Vec::new();
     for s in SCENARIOS {
         for era in [Era::A, Era::B] {
@@ -283,6 +284,7 @@ fn check_jobs(iterations: Option<usize>) -> Vec<(Job, usize)> {
                 }
                 for (cpus, ops) in cfgs {
                     let mut p = Params::small(era);
+                    p.mutations = p.mutations.union(extra);
                     p.cpus = cpus;
                     p.ops = ops;
                     p.trace_capacity = 256;
@@ -325,6 +327,7 @@ fn check_jobs(iterations: Option<usize>) -> Vec<(Job, usize)> {
             // last user on every object, every debug check on the way, and none may fire
             // (with the upstream fix of a shipped bug, which is the plain campaigns' job).
             let mut p = Params::small(era);
+            p.mutations = p.mutations.union(extra);
             p.cpus = 2;
             p.ops = 4;
             p.trace_capacity = 256;
@@ -349,6 +352,11 @@ fn check_jobs(iterations: Option<usize>) -> Vec<(Job, usize)> {
 /// Executions of each scenario's DEBUG campaign (a quarter of a plain 2-CPU campaign).
 const DEBUG_BUDGET: usize = 30_000;
 
+/// Whether campaign `k` (0-based, in `check_jobs` order) runs in shard `i` of `n`.
+pub(super) fn in_shard(k: usize, i: usize, n: usize) -> bool {
+    k % n == i - 1
+}
+
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (i, n) = s
         .split_once('/')
@@ -372,7 +380,7 @@ struct CheckRow {
     campaign: CampaignRow,
     /// How it ended: `ok`, `failed`, `shipped-bug-found`, `wrong-failure`,
     /// `shipped-bug-missed`.
-    result: &'static str,
+    result: Verdict,
     /// The campaign ran a faithful model whose kernel shipped a bug: `result` says
     /// whether the expected finding came.
     expected_finding: bool,
@@ -400,12 +408,19 @@ struct CheckSummary {
     expected_findings: usize,
     /// Every planned campaign finished and passed.
     passed: bool,
+    /// Wall time of the whole run (what a CI runner's time limit has to cover).
+    wall_seconds: f64,
 }
 
 #[derive(Serialize)]
 struct CheckPayload {
     shard: Shard,
     seed: u64,
+    /// `--iterations`; null: the default budgets. Shards merge only with equal budgets.
+    iterations: Option<usize>,
+    /// `--mutation`: the switches on in every campaign (each campaign's `mutations` also
+    /// has the fix switch of its shipped bug).
+    mutations: Vec<&'static str>,
     jobs: usize,
     /// SIGINT stopped the run: `campaigns` holds the finished ones only.
     interrupted: bool,
@@ -438,14 +453,32 @@ pub fn check(a: &CheckArgs) -> ExitCode {
         Ok(s) => s.unwrap_or((1, 1)),
         Err(e) => return exit::usage(&e),
     };
-    let all = check_jobs(a.iterations);
-    let jobs: Arc<Vec<(Job, usize)>> = Arc::new(
-        all.into_iter()
-            .enumerate()
-            .filter(|(k, _)| k % of == shard - 1)
-            .map(|(_, j)| j)
-            .collect(),
-    );
+    let mut extra = MutationSet::NONE;
+    for &m in &a.mutations {
+        // The faithful model of each shipped bug and its fix already run as campaigns of
+        // their own; a fix switch here would only turn the faithful ones into misses.
+        if m.kind() == SwitchKind::Fix {
+            return exit::usage(&format!(
+                "--mutation {m}: a fix switch; check already runs every shipped bug with and without its fix (mutations: see `slab-verify list`)"
+            ));
+        }
+        extra = extra.with(m);
+    }
+    // Before any campaign runs: a directory that cannot be made would only show up
+    // after the whole run, at the first failure.
+    if let Some(d) = &a.html_dir {
+        if let Err(e) = std::fs::create_dir_all(d) {
+            return exit::usage(&format!("cannot create --html-dir {}: {e}", d.display()));
+        }
+    }
+    let started = std::time::Instant::now();
+    // Each campaign keeps its index in the whole job: page names stay unique across shards.
+    let (indices, jobs): (Vec<usize>, Vec<(Job, usize)>) = check_jobs(a.iterations, extra)
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| in_shard(*k, shard, of))
+        .unzip();
+    let jobs = Arc::new(jobs);
     let workers = a.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -559,20 +592,35 @@ pub fn check(a: &CheckArgs) -> ExitCode {
     let _ = mp.clear();
     mp.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     drop(drawing);
-    let finished: Vec<(&Job, CampaignReport, Option<FailureTrace>, Verdict)> = jobs
+    let wall = started.elapsed().as_secs_f64();
+    // (index in the whole job, campaign, report, trace, verdict) of each finished campaign.
+    let finished: Vec<(usize, &Job, CampaignReport, Option<FailureTrace>, Verdict)> = jobs
         .iter()
+        .zip(&indices)
         .zip(results)
-        .filter_map(|((job, _), r)| {
+        .filter_map(|(((job, _), &k), r)| {
             r.map(|(r, t)| {
                 let v = Verdict::of(job, &r);
-                (job, r, t, v)
+                (k, job, r, t, v)
             })
         })
         .collect();
-    let failed = finished.iter().filter(|f| !f.3.passed()).count();
-    let expected = finished.iter().filter(|f| f.0.expect.is_some()).count();
-    let total_iters: usize = finished.iter().map(|f| f.1.iterations).sum();
-    let total_secs: f64 = finished.iter().map(|f| f.1.seconds).sum();
+    // The pages of the failing campaigns, by position in `finished`.
+    let mut pages: Vec<Option<String>> = vec![None; finished.len()];
+    if let Some(dir) = &a.html_dir {
+        for (slot, (k, _, r, t, v)) in pages.iter_mut().zip(&finished) {
+            if v.passed() || r.failure.is_none() {
+                continue;
+            }
+            match write_page(dir, *k, r, t.as_ref()) {
+                Ok(path) => *slot = Some(path),
+                // The report matters more than a page: say so and go on (the exit code
+                // is 1 anyway, the campaign failed).
+                Err(e) => eprintln!("error: {e}"),
+            }
+        }
+    }
+    let failed = finished.iter().filter(|f| !f.4.passed()).count();
     let code = if interrupted {
         ExitCode::from(exit::INTERRUPTED)
     } else if failed == 0 && done == n {
@@ -581,11 +629,15 @@ pub fn check(a: &CheckArgs) -> ExitCode {
         ExitCode::from(1)
     };
     if a.json {
+        let expected = finished.iter().filter(|f| f.1.expect.is_some()).count();
+        let total_iters: usize = finished.iter().map(|f| f.2.iterations).sum();
+        let total_secs: f64 = finished.iter().map(|f| f.2.seconds).sum();
         let campaigns: Vec<CheckRow> = finished
             .into_iter()
-            .map(|(job, r, t, v)| CheckRow {
-                campaign: CampaignRow::new(&r, a.seed, t),
-                result: v.token(),
+            .zip(pages)
+            .map(|((_, job, r, t, v), page)| CheckRow {
+                campaign: CampaignRow::new(&r, a.seed, t).with_files(page, None),
+                result: v,
                 expected_finding: job.expect.is_some(),
                 shipped_bug: job.expect.map(Into::into),
             })
@@ -598,6 +650,8 @@ pub fn check(a: &CheckArgs) -> ExitCode {
                     count: of,
                 },
                 seed: a.seed,
+                iterations: a.iterations,
+                mutations: super::json::switch_names(extra),
                 jobs: workers,
                 interrupted,
                 summary: CheckSummary {
@@ -608,82 +662,39 @@ pub fn check(a: &CheckArgs) -> ExitCode {
                     failed,
                     expected_findings: expected,
                     passed: failed == 0 && done == n && !interrupted,
+                    wall_seconds: wall,
                 },
                 campaigns,
             },
         );
         return code;
     }
-    println!(
-        "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8} {:>10}  result",
-        "scenario", "era", "cpus", "ops", "sched", "executions", "secs", "exec/s"
+    let rows: Vec<ReportRow> = finished
+        .iter()
+        .zip(&pages)
+        .map(|((_, job, r, _, v), page)| ReportRow {
+            scenario: r.scenario,
+            era: r.params.era_label(),
+            cpus: r.params.cpus,
+            ops: r.params.ops,
+            scheduler: r.scheduler.to_string(),
+            executions: r.iterations,
+            seconds: r.seconds,
+            verdict: *v,
+            switches: r.params.mutations.iter().map(|m| m.name()).collect(),
+            shipped: job.expect.map(|b| (b.shipped_in, b.fixed_in, b.fix)),
+            failure: r
+                .failure
+                .as_ref()
+                .map(|f| (f.message.lines().next().unwrap_or(""), f.token.as_str())),
+            page: page.as_deref(),
+        })
+        .collect();
+    print_report(
+        &rows,
+        &format!("shard {shard}/{of}"),
+        &format!("{wall:.1} s wall"),
     );
-    for (_, r, _, v) in &finished {
-        let fixes: Vec<&str> = r.params.mutations.iter().map(|m| m.name()).collect();
-        println!(
-            "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8.2} {:>10.0}  {}{}",
-            r.scenario,
-            r.params.era_label(),
-            r.params.cpus,
-            r.params.ops,
-            r.scheduler.to_string(),
-            r.iterations,
-            r.seconds,
-            r.rate(),
-            v.text(),
-            if fixes.is_empty() {
-                String::new()
-            } else {
-                format!(" (with {})", fixes.join(","))
-            }
-        );
-    }
-    println!(
-        "\n{} campaigns (shard {shard}/{of}), {total_iters} executions in {total_secs:.1} CPU-seconds ({:.0} exec/s per core): {}",
-        finished.len(),
-        if total_secs > 0.0 { total_iters as f64 / total_secs } else { 0.0 },
-        if failed == 0 { "every invariant held".to_string() } else { format!("{failed} FAILED") }
-    );
-    for (job, r, _, _) in finished.iter().filter(|f| f.0.expect.is_some()) {
-        let b = job.expect.expect("filtered");
-        println!(
-            "\nshipped bug, {} era {} (shipped in {}, fixed in {}: {}): {}",
-            r.scenario,
-            r.params.era_label(),
-            b.shipped_in,
-            b.fixed_in,
-            b.fix,
-            match &r.failure {
-                Some(f) => format!(
-                    "found as expected: {}",
-                    f.message.lines().next().unwrap_or("")
-                ),
-                None => "NOT FOUND".to_string(),
-            }
-        );
-    }
-    if expected > 0 {
-        println!(
-            "\n{expected} campaigns of faithful models with a bug their kernel shipped (expected findings, not failures)."
-        );
-    }
-    for (_, r, _, _) in finished.iter().filter(|f| !f.3.passed()) {
-        let Some(f) = r.failure.as_ref() else {
-            println!(
-                "\nFAILED {} era {}: the shipped bug was not found",
-                r.scenario,
-                r.params.era_label()
-            );
-            continue;
-        };
-        println!(
-            "\nFAILED {} era {}: {}",
-            r.scenario,
-            r.params.era_label(),
-            f.message.lines().next().unwrap_or("")
-        );
-        println!("  replay: slab-verify replay '{}'", f.token);
-    }
     if interrupted {
         println!(
             "\nINTERRUPTED (SIGINT): {done} of {n} campaigns finished; the report above covers only those, the others did not run or were abandoned."
@@ -694,6 +705,140 @@ pub fn check(a: &CheckArgs) -> ExitCode {
     code
 }
 
+/// Writes the counterexample page of campaign `k` (its index in the whole job, so the
+/// names of all shards' pages differ) into `dir`; the path written.
+fn write_page(
+    dir: &Path,
+    k: usize,
+    r: &CampaignReport,
+    trace: Option<&FailureTrace>,
+) -> Result<String, String> {
+    let f = r.failure.as_ref().expect("a failing campaign");
+    let empty = FailureTrace::default();
+    let title = format!(
+        "{} era {} cpus {} ops {} {}{}",
+        r.scenario,
+        r.params.era_label(),
+        r.params.cpus,
+        r.params.ops,
+        r.scheduler,
+        r.params
+            .mutations
+            .iter()
+            .map(|m| format!(" mutation {m}"))
+            .collect::<String>()
+    );
+    let path = dir.join(format!(
+        "{k:03}-{}-{}-{}cpu-{}.html",
+        r.scenario,
+        r.params.era_label().replace('+', "-"),
+        r.params.cpus,
+        r.scheduler
+    ));
+    let page = slab_verify::html::Page::of_campaign(&title, r, f, trace.unwrap_or(&empty));
+    std::fs::write(&path, slab_verify::html::counterexample_page(&page))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
+/// One campaign in the text report of `check` and of `merge` (which reads it back from
+/// the shards' JSON): both print the same table from these.
+pub(super) struct ReportRow<'a> {
+    pub scenario: &'a str,
+    /// `A`, `B`, `A+debug`, ... (`Params::era_label`).
+    pub era: String,
+    pub cpus: usize,
+    pub ops: usize,
+    pub scheduler: String,
+    pub executions: usize,
+    pub seconds: f64,
+    pub verdict: Verdict,
+    /// The switches on (mutations and fix switches), by name.
+    pub switches: Vec<&'a str>,
+    /// For a faithful campaign: the bug's `shipped_in`, `fixed_in`, `fix`.
+    pub shipped: Option<(&'a str, &'a str, &'a str)>,
+    /// The failure's first line and its token.
+    pub failure: Option<(&'a str, &'a str)>,
+    /// The counterexample page written (`--html-dir`).
+    pub page: Option<&'a str>,
+}
+
+/// The table, the summary line (`N campaigns (<scope>), ... CPU-seconds (...), <wall>:
+/// every invariant held`), the shipped bugs and every failure with its replay command.
+pub(super) fn print_report(rows: &[ReportRow], scope: &str, wall: &str) {
+    let failed = rows.iter().filter(|r| !r.verdict.passed()).count();
+    let expected = rows.iter().filter(|r| r.shipped.is_some()).count();
+    let total_iters: usize = rows.iter().map(|r| r.executions).sum();
+    let total_secs: f64 = rows.iter().map(|r| r.seconds).sum();
+    println!(
+        "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8} {:>10}  result",
+        "scenario", "era", "cpus", "ops", "sched", "executions", "secs", "exec/s"
+    );
+    for r in rows {
+        let rate = if r.seconds > 0.0 {
+            r.executions as f64 / r.seconds
+        } else {
+            0.0
+        };
+        println!(
+            "{:<30} {:<3} {:>4} {:>3} {:<7} {:>10} {:>8.2} {:>10.0}  {}{}",
+            r.scenario,
+            r.era,
+            r.cpus,
+            r.ops,
+            r.scheduler,
+            r.executions,
+            r.seconds,
+            rate,
+            r.verdict.text(),
+            if r.switches.is_empty() {
+                String::new()
+            } else {
+                format!(" (with {})", r.switches.join(","))
+            }
+        );
+    }
+    println!(
+        "\n{} campaigns ({scope}), {total_iters} executions in {total_secs:.1} CPU-seconds ({:.0} exec/s per core), {wall}: {}",
+        rows.len(),
+        if total_secs > 0.0 { total_iters as f64 / total_secs } else { 0.0 },
+        if failed == 0 { "every invariant held".to_string() } else { format!("{failed} FAILED") }
+    );
+    for r in rows {
+        let Some((shipped_in, fixed_in, fix)) = r.shipped else {
+            continue;
+        };
+        println!(
+            "\nshipped bug, {} era {} (shipped in {shipped_in}, fixed in {fixed_in}: {fix}): {}",
+            r.scenario,
+            r.era,
+            match r.failure {
+                Some((first, _)) => format!("found as expected: {first}"),
+                None => "NOT FOUND".to_string(),
+            }
+        );
+    }
+    if expected > 0 {
+        println!(
+            "\n{expected} campaigns of faithful models with a bug their kernel shipped (expected findings, not failures)."
+        );
+    }
+    for r in rows.iter().filter(|r| !r.verdict.passed()) {
+        let Some((first, token)) = r.failure else {
+            println!(
+                "\nFAILED {} era {}: the shipped bug was not found",
+                r.scenario, r.era
+            );
+            continue;
+        };
+        println!("\nFAILED {} era {}: {first}", r.scenario, r.era);
+        println!("  replay: slab-verify replay '{token}'");
+        if let Some(p) = r.page {
+            println!("  page:   {p}");
+        }
+    }
+}
+
 /// The default job of `check` (no `--iterations`): one object per campaign, in the order
 /// `--shard` counts them, with `scenario`, `era`, `cpus`, `ops`, `scheduler`, `executions`
 /// (the default budget), `expected_finding` (a faithful campaign of a shipped bug, which
@@ -701,7 +846,7 @@ pub fn check(a: &CheckArgs) -> ExitCode {
 /// generates docs/cli.md's budget table from it.
 #[allow(dead_code)] // only verify/tests/cli_docs.rs calls it (it includes this file)
 pub fn default_campaigns() -> Vec<serde_json::Value> {
-    check_jobs(None)
+    check_jobs(None, MutationSet::NONE)
         .into_iter()
         .map(|(job, executions)| {
             serde_json::json!({
