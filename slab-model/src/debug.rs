@@ -328,7 +328,21 @@ impl<'m, P: Platform> Context<'m, P> {
                 POISON_FREE
             }
         };
-        let Some(first_bad) = (0..l.obj_size).find(|&i| bytes[i] != expect(i)) else {
+        // The body first, compared with a poison block by block (memcmp), the byte scan
+        // only inside a block that differs: byte by byte, this check was 70% of a DEBUG
+        // campaign's time. Then the end marker.
+        const FREE_BLOCK: [u8; 256] = [POISON_FREE; 256];
+        let body = l.obj_size.saturating_sub(1);
+        let first_bad = bytes[..body]
+            .chunks(FREE_BLOCK.len())
+            .enumerate()
+            .find(|(_, c)| *c != &FREE_BLOCK[..c.len()])
+            .and_then(|(k, c)| {
+                let i = c.iter().position(|&b| b != POISON_FREE)?;
+                Some(k * FREE_BLOCK.len() + i)
+            })
+            .or_else(|| (l.obj_size > 0 && bytes[body] != POISON_END).then_some(body));
+        let Some(first_bad) = first_bad else {
             return;
         };
         let mut lines = Vec::new();
