@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""The per-file table of cargo-mutants results over every shard run so far.
+
+    ci/mutants-table.py [DIR]      # DIR defaults to mutants/
+
+Reads DIR/shard-*/mutants.out/outcomes.json (written by ci/mutants.sh; a deep pass
+writes DIR/shard-KK-of-NN-deep/, and its outcome for a mutant replaces the fast pass's) and prints a Markdown table: per file, caught, missed, unviable, timeouts, and
+missed as a share of the viable (caught + missed + timeouts), then the missed mutants by
+name. Exits 2 when there is nothing to read: a table of no mutants is not a result.
+"""
+
+import glob
+import json
+import os
+import sys
+
+KINDS = {
+    "CaughtMutant": "caught",
+    "MissedMutant": "missed",
+    "Unviable": "unviable",
+    "Timeout": "timeout",
+}
+
+
+def main() -> int:
+    root = sys.argv[1] if len(sys.argv) > 1 else "mutants"
+    # Deep passes last, so that their outcome for a mutant wins.
+    files = sorted(
+        glob.glob(os.path.join(root, "shard-*", "mutants.out", "outcomes.json")),
+        key=lambda p: ("-deep" in p, p),
+    )
+    if not files:
+        print(f"mutants-table: no {root}/shard-*/mutants.out/outcomes.json", file=sys.stderr)
+        return 2
+    by_name = {}
+    shards = []
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        shards.append(os.path.basename(os.path.dirname(os.path.dirname(path))))
+        for o in data.get("outcomes", []):
+            sc = o.get("scenario")
+            if not isinstance(sc, dict) or "Mutant" not in sc:
+                continue  # the baseline
+            kind = KINDS.get(o.get("summary"))
+            if kind is None:
+                continue
+            m = sc["Mutant"]
+            by_name[m["name"]] = (m["file"], kind)
+    if not by_name:
+        print("mutants-table: the outcome files hold no mutant", file=sys.stderr)
+        return 2
+    rows = {}
+    for file, kind in by_name.values():
+        r = rows.setdefault(file, {"caught": 0, "missed": 0, "unviable": 0, "timeout": 0})
+        r[kind] += 1
+    total = {"caught": 0, "missed": 0, "unviable": 0, "timeout": 0}
+    print(f"Shards: {', '.join(shards)} ({len(by_name)} mutants)\n")
+    print("| file | caught | missed | unviable | timeouts | missed / viable |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for file in sorted(rows):
+        r = rows[file]
+        for k in total:
+            total[k] += r[k]
+        print(row(file, r))
+    print(row("**all**", total))
+    missed = sorted(n for n, (_, k) in by_name.items() if k == "missed")
+    if missed:
+        print("\nMissed:\n")
+        for n in missed:
+            print(f"- `{n}`")
+    return 0
+
+
+def row(name, r) -> str:
+    viable = r["caught"] + r["missed"] + r["timeout"]
+    share = f"{100 * r['missed'] / viable:.1f} %" if viable else "–"
+    return (
+        f"| {name} | {r['caught']} | {r['missed']} | {r['unviable']} | {r['timeout']} | {share} |"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
