@@ -70,15 +70,24 @@ fn foreign_pointer_is_rejected() {
 fn interior_and_misaligned_pointers_are_rejected() {
     for era in ERAS {
         let (m, c, live) = setup(era);
-        let slab_base = node(&m, &c).all_slabs().next().unwrap().base;
+        let slab = node(&m, &c).all_slabs().next().unwrap().clone();
+        // Where object `num` would start: on an object boundary, still inside the slab's
+        // page (the slab's unused tail), so only the index bound rejects it.
+        let past_last = slab.s_mem + (c.num() * c.size()) as u64;
+        assert!(
+            past_last < slab.base + 4096,
+            "era {era}: the test needs a slab whose unused tail holds {past_last:#x}"
+        );
         let before = fingerprint(&m, &c);
         let mut t = m.task(0, "t");
-        // Inside an object, not word aligned, and the on-slab management area.
+        // Inside an object, not word aligned, the on-slab management area, and one
+        // object past the last.
         for p in [
             live[0] + 8,
             live[0] + 1,
             live[1] + c.size() as u64 - 1,
-            slab_base,
+            slab.base,
+            past_last,
         ] {
             let want = SlabError::NotObjectStart {
                 cache: "mu".into(),
