@@ -1051,3 +1051,188 @@ fn migration_after_kmem_getpages_allocates_the_descriptor_on_the_new_cpu() {
         m.audit().assert_ok();
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The trace: list moves replay to the lists
+// ---------------------------------------------------------------------------------------
+
+/// Every change of a slab's list is in the trace: replaying `SlabCreated`, `ListMove`
+/// and `SlabDestroyed` of one cache from an empty map — each `ListMove`'s `from` must be
+/// the list the replay has the slab on, a destroyed slab must be on no list — ends with
+/// exactly the node lists the machine holds. The failure pages and the `trace` command
+/// draw the lists from these events; a move missing from the trace (or recorded with a
+/// wrong side) draws a slab on a list it left. Runs refill, flush to the shared array and
+/// to the slabs, free_limit destruction, reap (arrays and `slabs_free`), tune and shrink,
+/// on one node and, with `kmem_cache_alloc_node` and alien frees, on two.
+#[test]
+fn trace_list_moves_replay_to_the_lists() {
+    use slab_model::trace::EventKind;
+    use std::collections::BTreeMap;
+    for era in ERAS {
+        for nodes in [1, 2] {
+            let profile = ArchProfile {
+                cpus: 2 * nodes,
+                nodes,
+                ..ArchProfile::tiny()
+            };
+            let mut cfg = MachineConfig::new(profile, era);
+            cfg.audit_every_op = true;
+            cfg.kmalloc = KmallocSetup::UpTo(4096);
+            cfg.trace_capacity = 1 << 20;
+            let m = Machine::new(cfg).expect("boot");
+            let c = c1000(&m, "tr");
+            tune(&m, &c, 8, 2, 2);
+            let cpus = 2 * nodes;
+            let mut live: Vec<u64> = Vec::new();
+            for round in 0..6usize {
+                for cpu in 0..cpus {
+                    let mut t = m.task(cpu, "t");
+                    for i in 0..(5 + 3 * round + cpu) {
+                        let o = if nodes > 1 && i % 3 == 0 {
+                            t.kmem_cache_alloc_node(&c, Gfp::KERNEL, (cpu + 1) % nodes)
+                        } else {
+                            t.kmem_cache_alloc(&c, Gfp::KERNEL)
+                        };
+                        live.push(o.expect("valid args").expect("memory"));
+                    }
+                }
+                // Free on other CPUs than the allocating one (alien frees on two nodes),
+                // leaving a third of the objects live.
+                let keep = live.len() / 3;
+                for (i, o) in live.drain(keep..).enumerate() {
+                    m.task((i + round) % cpus, "f")
+                        .kmem_cache_free(&c, o)
+                        .expect("valid free");
+                }
+                if round % 2 == 1 {
+                    m.advance_jiffies(3 * HZ);
+                    for cpu in 0..cpus {
+                        m.reaper(cpu, "reaper").cache_reap();
+                    }
+                }
+                if round == 3 {
+                    tune(&m, &c, 16, 4, 0);
+                }
+            }
+            m.task(0, "t").kmem_cache_shrink(&c).expect("shrink");
+            for (i, o) in live.drain(..).enumerate() {
+                m.task(i % cpus, "f").kmem_cache_free(&c, o).expect("free");
+            }
+            for cpu in 0..cpus {
+                force_drain(&m, cpu, &c);
+            }
+            assert_eq!(
+                m.trace.recorded(),
+                m.trace.events().len() as u64,
+                "the buffer kept every event"
+            );
+
+            let mut on: BTreeMap<u64, ListKind> = BTreeMap::new();
+            let (mut created, mut moved, mut destroyed) = (0, 0, 0);
+            for e in m.trace.events().iter().filter(|e| e.cache == c.id) {
+                match e.kind {
+                    EventKind::SlabCreated { slab, .. } => {
+                        assert!(on.insert(slab, ListKind::None).is_none(), "{slab:#x} twice");
+                        created += 1;
+                    }
+                    EventKind::ListMove { slab, from, to } => {
+                        assert_ne!(from, to, "event {}: a move to the same list", e.seq);
+                        let cur = on.get_mut(&slab).expect("a move of a slab never created");
+                        assert_eq!(
+                            *cur, from,
+                            "era {era}, {nodes} node(s), event {}: slab@{slab:#x} moves from {from} but was on {cur}",
+                            e.seq
+                        );
+                        *cur = to;
+                        moved += 1;
+                    }
+                    EventKind::SlabDestroyed { slab } => {
+                        let was = on.remove(&slab).expect("destroying a slab never created");
+                        assert_eq!(
+                            was,
+                            ListKind::None,
+                            "era {era}, event {}: slab@{slab:#x} destroyed while on {was}",
+                            e.seq
+                        );
+                        destroyed += 1;
+                    }
+                    _ => {}
+                }
+            }
+            // The run must have exercised what it replays.
+            assert!(
+                created > 8 && destroyed > 2 && moved > 3 * created,
+                "{created} {moved} {destroyed}"
+            );
+            // The machine's lists of every node, as one map slab -> list.
+            let mut held: BTreeMap<u64, ListKind> = BTreeMap::new();
+            for node in 0..nodes {
+                let snap = m.node_snapshot(&c, node);
+                for kind in [ListKind::Partial, ListKind::Full, ListKind::Free] {
+                    for id in snap.ids(kind) {
+                        assert!(held.insert(id, kind).is_none(), "slab@{id:#x} on two lists");
+                    }
+                }
+            }
+            assert_eq!(
+                on, held,
+                "era {era}, {nodes} node(s): the lists replayed from the trace vs the machine's"
+            );
+        }
+    }
+}
+
+/// The lock-omission fire drills (`free-block-unlocked`, `shared-transfer-unlocked`,
+/// `colour-next-unlocked`) only drop a lock: run on one CPU at a time, with nothing to
+/// race, each must leave exactly the state the faithful model leaves — the same
+/// slabinfo, arrays, lists, live objects and free pages after every step — so that what
+/// the model checkers catch in them is the race and nothing else. The script flushes to
+/// the shared array and past it into `free_block` (with slabs destroyed at `free_limit`),
+/// refills from the shared array, and grows through the colours.
+#[test]
+fn lock_omission_mutations_are_the_faithful_model_without_a_race() {
+    for mutation in [
+        Mutation::FreeBlockUnlocked,
+        Mutation::SharedTransferUnlocked,
+        Mutation::ColourNextUnlocked,
+    ] {
+        for era in ERAS {
+            let run = |muts: MutationSet| {
+                let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
+                cfg.audit_every_op = true;
+                cfg.kmalloc = KmallocSetup::UpTo(4096);
+                cfg.mutations = muts;
+                let m = Machine::new(cfg).expect("boot");
+                // 900-byte objects: 4 to a slab, on-slab, six colours (A) or seven (B),
+                // so successive slabs differ in colour offset.
+                let c = create(&m, "lo", 900);
+                assert!(c.geo.colour >= 2, "era {era}: colour {}", c.geo.colour);
+                tune(&m, &c, 4, 2, 3);
+                let mut prints = Vec::new();
+                let mut live = Vec::new();
+                for round in 0..5usize {
+                    live.extend(alloc_n(&m, round % 2, &c, 9 + 4 * round));
+                    prints.push(fingerprint(&m, &c));
+                    let keep = live.len() / 4;
+                    let freed: Vec<u64> = live.drain(keep..).collect();
+                    free(&m, (round + 1) % 2, &c, &freed);
+                    prints.push(fingerprint(&m, &c));
+                }
+                free(&m, 0, &c, &live);
+                force_drain(&m, 0, &c);
+                force_drain(&m, 1, &c);
+                prints.push(fingerprint(&m, &c));
+                prints
+            };
+            let faithful = run(MutationSet::NONE);
+            let mutated = run(MutationSet::only(mutation));
+            assert_eq!(faithful.len(), mutated.len());
+            for (step, (f, g)) in faithful.iter().zip(&mutated).enumerate() {
+                assert_eq!(
+                    f, g,
+                    "era {era}, {mutation}: step {step} differs from the faithful model"
+                );
+            }
+        }
+    }
+}

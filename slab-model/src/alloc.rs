@@ -495,23 +495,24 @@ impl<'m, P: Platform> Context<'m, P> {
                 check_slabp(self.m, cachep, slab);
                 let full = slab.is_full(num);
                 l.free_objects -= 1;
-                l.slabs.list_del(id);
-                l.slabs.list_add(
-                    id,
-                    if full {
-                        ListKind::Full
-                    } else {
-                        ListKind::Partial
-                    },
-                );
-                Some(obj)
+                let from = l.slabs.list_del(id);
+                let to = if full {
+                    ListKind::Full
+                } else {
+                    ListKind::Partial
+                };
+                l.slabs.list_add(id, to);
+                Some((obj, id, from, to))
             });
             if let (Some(st), Some(_)) = (&cachep.stats, got) {
                 st.node_alloc(&lock);
             }
             drop(lock);
-            if got.is_some() {
-                return (got, irq);
+            if let Some((obj, id, from, to)) = got {
+                if from != to {
+                    self.trace(cachep.id, EventKind::ListMove { slab: id, from, to });
+                }
+                return (Some(obj), irq);
             }
             let grow_flags = match self.m.era() {
                 Era::A => flags | Gfp::GFP_THISNODE,
