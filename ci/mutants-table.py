@@ -3,10 +3,13 @@
 
     ci/mutants-table.py [DIR]      # DIR defaults to mutants/
 
-Reads DIR/shard-*/mutants.out/outcomes.json (written by ci/mutants.sh; a deep pass
-writes DIR/shard-KK-of-NN-deep/, and its outcome for a mutant replaces the fast pass's) and prints a Markdown table: per file, caught, missed, unviable, timeouts, and
-missed as a share of the viable (caught + missed + timeouts), then the missed mutants by
-name. Exits 2 when there is nothing to read: a table of no mutants is not a result.
+Reads DIR/shard-*/mutants.out/outcomes.json (written by ci/mutants.sh: the fast pass in
+DIR/shard-KK-of-NN/, a deep pass in ...-deep/, a recheck after new tests in ...-recheck/;
+a later pass's outcome for a mutant replaces the earlier one's) and prints a Markdown
+table: per file, caught, missed, unviable, timeouts, missed as a share of the viable
+(caught + missed + timeouts), and how many the fast pass missed before the later passes;
+then the mutants still missed, by name. Exits 2 when there is nothing to read: a table of
+no mutants is not a result.
 """
 
 import glob
@@ -24,15 +27,16 @@ KINDS = {
 
 def main() -> int:
     root = sys.argv[1] if len(sys.argv) > 1 else "mutants"
-    # Deep passes last, so that their outcome for a mutant wins.
+    # Later passes last, so that their outcome for a mutant wins.
     files = sorted(
         glob.glob(os.path.join(root, "shard-*", "mutants.out", "outcomes.json")),
-        key=lambda p: ("-deep" in p, p),
+        key=lambda p: (pass_rank(p), p),
     )
     if not files:
         print(f"mutants-table: no {root}/shard-*/mutants.out/outcomes.json", file=sys.stderr)
         return 2
     by_name = {}
+    first = {}
     shards = []
     for path in files:
         with open(path, encoding="utf-8") as f:
@@ -47,17 +51,20 @@ def main() -> int:
                 continue
             m = sc["Mutant"]
             by_name[m["name"]] = (m["file"], kind)
+            first.setdefault(m["name"], kind)
     if not by_name:
         print("mutants-table: the outcome files hold no mutant", file=sys.stderr)
         return 2
     rows = {}
-    for file, kind in by_name.values():
-        r = rows.setdefault(file, {"caught": 0, "missed": 0, "unviable": 0, "timeout": 0})
+    blank = {"caught": 0, "missed": 0, "unviable": 0, "timeout": 0, "first": 0}
+    for name, (file, kind) in by_name.items():
+        r = rows.setdefault(file, dict(blank))
         r[kind] += 1
-    total = {"caught": 0, "missed": 0, "unviable": 0, "timeout": 0}
+        r["first"] += first[name] == "missed"
+    total = dict(blank)
     print(f"Shards: {', '.join(shards)} ({len(by_name)} mutants)\n")
-    print("| file | caught | missed | unviable | timeouts | missed / viable |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| file | caught | missed | unviable | timeouts | missed / viable | missed by the fast pass |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for file in sorted(rows):
         r = rows[file]
         for k in total:
@@ -66,7 +73,7 @@ def main() -> int:
     print(row("**all**", total))
     missed = sorted(n for n, (_, k) in by_name.items() if k == "missed")
     if missed:
-        print("\nMissed:\n")
+        print("\nStill missed:\n")
         for n in missed:
             print(f"- `{n}`")
     return 0
@@ -76,8 +83,18 @@ def row(name, r) -> str:
     viable = r["caught"] + r["missed"] + r["timeout"]
     share = f"{100 * r['missed'] / viable:.1f} %" if viable else "–"
     return (
-        f"| {name} | {r['caught']} | {r['missed']} | {r['unviable']} | {r['timeout']} | {share} |"
+        f"| {name} | {r['caught']} | {r['missed']} | {r['unviable']} | {r['timeout']} | {share} "
+        f"| {r['first']} |"
     )
+
+
+def pass_rank(path) -> int:
+    shard = os.path.basename(os.path.dirname(os.path.dirname(path)))
+    if shard.endswith("-recheck"):
+        return 2
+    if shard.endswith("-deep"):
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

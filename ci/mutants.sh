@@ -5,20 +5,24 @@
 #   MUTANT_SHARD=7 ci/mutants.sh  # shard 7
 #   MUTANT_PASS=deep MUTANT_SHARD=7 ci/mutants.sh
 #                                 # re-test shard 7's missed mutants with loom and shuttle
+#   MUTANT_PASS=recheck MUTANT_SHARD=7 ci/mutants.sh
+#                                 # after new tests: re-test only what shard 7 missed
 #   ci/mutants-table.py mutants/  # the per-file table of every shard run so far
 #
 # Shards are consecutive slices of cargo-mutants' mutant list (`--sharding slice`), which
 # is ordered by file, so a shard covers one to three files completely: 2,611 mutants in 40
-# shards of ~65, about an hour each on 2 cores (one mutant: an incremental opt-level-1
+# shards of ~65, 17-22 minutes each on 2 cores (one mutant: an incremental opt-level-1
 # rebuild of slab-model, slab-verify and the test crates, then the fast suites).
 #
 # Two passes, because the suites that kill concurrency mutants are the slow ones:
 #   fast (default): the root package's sequential suites
 #     (conformance, misuse, golden, stats, debug_slab, alien, hotplug, slabinfo,
 #     mempolicy, state_machine, scenarios_std, fuzz_corpus) — seconds per mutant;
-#   deep: `--iterate` over the same shard (only what the fast pass missed or timed out),
-#     with the loom and shuttle suites added, in mutants/shard-KK-of-NN-deep/ (seeded with
-#     the fast pass's results, which --iterate reads).
+#   deep: only what the fast pass missed or timed out, with the loom and shuttle suites
+#     added, in mutants/shard-KK-of-NN-deep/;
+#   recheck: only what the latest pass missed, with the fast suites, in
+#     mutants/shard-KK-of-NN-recheck/: the record that a test written after the run kills
+#     the mutants it was written for (minutes, not a whole shard).
 # Results land in mutants/shard-KK-of-NN/mutants.out/ (outcomes.json, caught.txt,
 # missed.txt, ...); docs/mutations.md has the table and the argument for each missed
 # mutant that is equivalent.
@@ -41,21 +45,22 @@ fi
 tests=(conformance misuse golden stats debug_slab alien hotplug slabinfo mempolicy
   state_machine scenarios_std fuzz_corpus)
 features=()
-extra=()
 suffix=""
 case "$pass" in
   fast) ;;
   deep)
     tests+=(loom shuttle)
     features=(--features loom,shuttle)
-    extra=(--iterate)
     suffix=-deep
     # The default loom suite explores each scenario completely (about 3 minutes at
     # opt-level 3); per mutant the old bound 2 is enough, and its counts are recorded too.
     export SLAB_LOOM_PREEMPTIONS=2
     ;;
+  recheck)
+    suffix=-recheck
+    ;;
   *)
-    echo "ci/mutants.sh: MUTANT_PASS=$pass: expected fast or deep" >&2
+    echo "ci/mutants.sh: MUTANT_PASS=$pass: expected fast, deep or recheck" >&2
     exit 2
     ;;
 esac
@@ -75,15 +80,47 @@ else
   # cargo-mutants numbers shards from 0.
   select=(--shard "$((shard - 1))/$shards" --sharding slice)
 fi
-mkdir -p "$out"
-if [ "$pass" = deep ] && [ ! -d "$out/mutants.out" ]; then
-  if [ ! -f "$fast_out/mutants.out/outcomes.json" ]; then
-    echo "ci/mutants.sh: the deep pass re-tests what the fast pass missed: run the fast pass of shard $shard first" >&2
+if [ "$pass" != fast ]; then
+  if [ -n "${MUTANT_FILES:-}" ]; then
+    echo "ci/mutants.sh: the $pass pass re-tests one shard's missed mutants: set MUTANT_SHARD, not MUTANT_FILES" >&2
     exit 2
   fi
-  cp -r "$fast_out/mutants.out" "$out/"
+  # The latest earlier pass: a recheck after a deep pass re-tests what the deep pass missed.
+  seed="$fast_out"
+  if [ "$pass" = recheck ] && [ -f "$fast_out-deep/mutants.out/outcomes.json" ]; then
+    seed="$fast_out-deep"
+  fi
+  if [ ! -f "$seed/mutants.out/outcomes.json" ]; then
+    echo "ci/mutants.sh: the $pass pass re-tests what the fast pass missed: run the fast pass of shard $shard first" >&2
+    exit 2
+  fi
+  # Select the missed and timed-out mutants by file (-f) and description (-F). Not
+  # `--iterate` with `--shard`: cargo-mutants slices the list after dropping the caught
+  # ones, so the slice would be another shard's mutants. -F matches file and description
+  # but not line and column, so that a mutant still matches after an edit above it moved
+  # it, and a description that recurs in a file selects every copy (re-tested, harmless);
+  # -f keeps cargo-mutants' struct-field mutants of other files out.
+  mapfile -t select < <(cat "$seed/mutants.out/missed.txt" "$seed/mutants.out/timeout.txt" 2>/dev/null |
+    python3 -c '
+import re, sys
+files, res = set(), set()
+for line in sys.stdin:
+    m = re.match(r"^(\S+?):\d+:\d+: (.*)$", line.rstrip("\n"))
+    if m:
+        files.add(m.group(1))
+        res.add("^" + re.escape(m.group(1)) + r":\d+:\d+: " + re.escape(m.group(2)) + "$")
+for f in sorted(files):
+    print("-f"); print(f)
+for r in sorted(res):
+    print("-F"); print(r)
+')
+  if [ "${#select[@]}" -eq 0 ]; then
+    echo "ci/mutants.sh: $seed has no missed or timed-out mutant: nothing for the $pass pass to re-test" >&2
+    exit 2
+  fi
 fi
 
-exec cargo mutants "${args[@]}" ${features[@]+"${features[@]}"} ${extra[@]+"${extra[@]}"} \
+mkdir -p "$out"
+exec cargo mutants "${args[@]}" ${features[@]+"${features[@]}"} \
   "${select[@]}" --profile mutants --jobs "${MUTANT_JOBS:-1}" --timeout 300 \
   --output "$out" "$@"
