@@ -213,3 +213,105 @@ fn fallback_alloc_opens_its_window_and_grows_on_the_node_with_memory() {
         m.audit().assert_ok();
     }
 }
+
+/// `reap_alien` reads `ac->avail` without the alien lock and takes the lock only when it
+/// is non-zero (mm/slab.c v2.6.24 and v4.4.11 `reap_alien`: `if (ac->avail &&
+/// spin_trylock_irq(&ac->lock))`): an empty alien array is never locked by the reaper,
+/// and one remote free is enough for the very next reap of that node to drain it — the
+/// unlocked copy of `avail` follows every change the locked sections make.
+#[test]
+fn reap_alien_locks_only_a_non_empty_alien_array() {
+    use slab_model::trace::{EventKind, LockName};
+    let alien_locks = |m: &M, from: usize| {
+        m.trace.events()[from..]
+            .iter()
+            .filter(|e| e.kind == EventKind::LockTaken(LockName::Alien { node: 1, of: 0 }))
+            .count()
+    };
+    for era in [Era::A, Era::B] {
+        // Empty: CPU1's first reap looks at node 0's alien array and leaves its lock alone.
+        let m = two_nodes(era);
+        let c = cache(&m, "pk", 1300);
+        let o = common::alloc(&m, 0, &c);
+        let from = m.trace.events().len();
+        m.reaper(1, "reap1").cache_reap();
+        assert_eq!(
+            alien_locks(&m, from),
+            0,
+            "era {era}: the reaper locked an empty alien array"
+        );
+        common::free(&m, 0, &c, &[o]);
+        m.audit().assert_ok();
+
+        // One remote free: the first reap drains it, under the lock. Without the audit
+        // after every operation: it reads the alien array under its lock, which would
+        // refresh the unlocked copy of `avail` and hide a copy that missed the free.
+        let m = common::numa(
+            era,
+            2,
+            2,
+            FaultInjection::default(),
+            MutationSet::NONE,
+            false,
+        );
+        let c = cache(&m, "pk", 1300);
+        let o = common::alloc(&m, 0, &c);
+        common::free(&m, 1, &c, &[o]);
+        // No snapshot of the alien array before the reap, for the same reason.
+        assert_eq!(
+            m.cpu_array_snapshot(&c, 1).avail(),
+            0,
+            "era {era}: the free went to the alien array"
+        );
+        let from = m.trace.events().len();
+        m.reaper(1, "reap1").cache_reap();
+        assert_eq!(alien_locks(&m, from), 1, "era {era}");
+        assert!(
+            m.alien_snapshot(&c, 1, 0).unwrap().entry.is_empty(),
+            "era {era}: reap_alien left the remote free in the alien array"
+        );
+        assert_eq!(
+            m.node_snapshot(&c, 0).shared.unwrap().entry,
+            vec![o],
+            "era {era}"
+        );
+        m.audit().assert_ok();
+    }
+}
+
+/// `alloc_alien_cache` gives every node an alien array for each other node on any
+/// machine with two nodes or more (mm/slab.c v2.6.24 and v4.4.11: `use_alien_caches`
+/// is on whenever `num_possible_nodes() > 1`), not just on two: on three nodes a free
+/// from node 2 of a node-0 object waits in node 2's alien array for node 0.
+#[test]
+fn three_nodes_each_keep_an_alien_array_per_remote_node() {
+    for era in [Era::A, Era::B] {
+        let m = common::numa(
+            era,
+            3,
+            3,
+            FaultInjection::default(),
+            MutationSet::NONE,
+            true,
+        );
+        let c = cache(&m, "n3", 1300);
+        assert_eq!(m.profile().cpu_to_node(2), 2);
+        for node in 0..3 {
+            for remote in 0..3 {
+                assert_eq!(
+                    m.alien_snapshot(&c, node, remote).is_some(),
+                    node != remote,
+                    "era {era}: node {node}'s alien array for node {remote}"
+                );
+            }
+        }
+        let o = common::alloc(&m, 0, &c);
+        common::free(&m, 2, &c, &[o]);
+        assert_eq!(
+            m.alien_snapshot(&c, 2, 0).unwrap().entry,
+            vec![o],
+            "era {era}"
+        );
+        m.audit().assert_ok();
+    }
+}
