@@ -315,3 +315,72 @@ fn three_nodes_each_keep_an_alien_array_per_remote_node() {
         m.audit().assert_ok();
     }
 }
+
+/// A drain into a full remote shared array moves nothing by `transfer_objects`, so 2.6.24
+/// does not mark the shared array touched (mm/slab.c v2.6.24 `transfer_objects`: `if
+/// (!nr) return 0;` before `to->touched = 1`), and the trace records no empty move (an
+/// `ObjectsMoved` of count 0 is not an event); the one that did move records its count.
+#[test]
+fn a_drain_into_a_full_shared_array_moves_nothing_and_touches_nothing() {
+    use slab_model::trace::{EventKind, Place};
+    for era in [Era::A, Era::B] {
+        let m = two_nodes(era);
+        let c = cache(&m, "ft", 1300);
+        // Node 0's shared array: 2 entries (shared 1 × batchcount 2); alien arrays 12.
+        m.tuner(0, "tune")
+            .do_tune_cpucache_checked(&c, 4, 2, 1)
+            .unwrap();
+        let objs = common::alloc_n(&m, 0, &c, 26);
+        let from = m.trace.events().len();
+        // 13 remote frees: the 13th drains the full alien array, 2 into shared.
+        common::free(&m, 1, &c, &objs[..13]);
+        let moves_to_shared: Vec<u32> = m.trace.events()[from..]
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::ObjectsMoved {
+                    from: Place::Alien(0),
+                    to: Place::Shared(0),
+                    count,
+                } => Some(count),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(moves_to_shared, vec![2], "era {era}");
+        assert_eq!(
+            m.node_snapshot(&c, 0).shared.unwrap().touched,
+            era == Era::A
+        );
+        if era == Era::A {
+            // CPU0's reaper, its node part due, clears the touched mark and leaves the
+            // (full) shared array (drain_array: touched → cleared, else it drains some).
+            let due = m.node_snapshot(&c, 0).next_reap;
+            m.advance_jiffies(due.saturating_sub(m.jiffies()));
+            m.reaper(0, "reap0").cache_reap();
+        }
+        let shared = m.node_snapshot(&c, 0).shared.unwrap();
+        assert!(!shared.touched, "era {era}");
+        assert_eq!(shared.avail(), 2, "era {era}");
+        // 12 more remote frees: the alien array fills again and the last one drains it
+        // into a shared array with no room.
+        common::free(&m, 1, &c, &objs[13..25]);
+        let shared = m.node_snapshot(&c, 0).shared.unwrap();
+        assert_eq!(
+            shared.entry,
+            objs[10..12].to_vec(),
+            "era {era}: shared kept its two"
+        );
+        assert!(!shared.touched, "era {era}: nothing moved, nothing touched");
+        let empty_moves = m
+            .trace
+            .events()
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::ObjectsMoved { count: 0, .. }))
+            .count();
+        assert_eq!(
+            empty_moves, 0,
+            "era {era}: the trace recorded an empty move"
+        );
+        common::free(&m, 0, &c, &objs[25..]);
+        m.audit().assert_ok();
+    }
+}
