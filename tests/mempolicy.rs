@@ -165,3 +165,40 @@ fn bad_policies_are_typed_errors() {
     );
     m.audit().assert_ok();
 }
+
+/// A task with neither a memory policy nor a spreading cpuset never enters
+/// `alternate_node_alloc` (mm/slab.c v2.6.24 and v4.4.11 `__do_cache_alloc`: only
+/// `if (current->flags & (PF_SPREAD_SLAB | PF_MEMPOLICY))`), on one node or two.
+#[test]
+fn without_a_policy_the_alternate_node_path_is_not_entered() {
+    use slab_model::trace::KFn;
+    for era in [Era::A, Era::B] {
+        let m = two_nodes(era, FaultInjection::default());
+        let c = cache(&m, "np", SlabFlags::default());
+        let objs = common::alloc_n(&m, 0, &c, 3);
+        common::free(&m, 0, &c, &objs);
+        assert!(
+            !m.covered().contains(&KFn::AlternateNodeAlloc),
+            "era {era}: alternate_node_alloc without a policy"
+        );
+        // A policy on a single-node machine has no other node to go to either.
+        let m = common::numa(
+            era,
+            2,
+            1,
+            FaultInjection::default(),
+            MutationSet::NONE,
+            true,
+        );
+        let c = cache(&m, "np", SlabFlags::default());
+        let mut t = m.task(0, "cpu0");
+        t.set_mempolicy(Some(MemPolicy::Interleave)).unwrap();
+        let o = t.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().unwrap();
+        t.kmem_cache_free(&c, o).unwrap();
+        assert!(
+            !m.covered().contains(&KFn::AlternateNodeAlloc),
+            "era {era}: alternate_node_alloc on one node"
+        );
+        m.audit().assert_ok();
+    }
+}

@@ -80,11 +80,11 @@ impl<'m, P: Platform> Context<'m, P> {
         Ok(objp)
     }
 
-    /// `__do_cache_alloc` (eras A, B), interrupts off: `____cache_alloc`, and on a NUMA
-    /// machine, when the local refill found nothing ("we may just have run out of memory
-    /// on the local node"), `____cache_alloc_node(numa_node_id())`, which can fall back to
-    /// other nodes. `alternate_node_alloc` (mempolicy / cpuset spreading) is not
-    /// modelled: no task has a memory policy.
+    /// `__do_cache_alloc` (eras A, B), interrupts off: on a NUMA machine, only for a task
+    /// with a memory policy or a spreading cpuset (`PF_MEMPOLICY | PF_SPREAD_SLAB`),
+    /// `alternate_node_alloc` first; then `____cache_alloc`, and on NUMA, when the local
+    /// refill found nothing ("we may just have run out of memory on the local node"),
+    /// `____cache_alloc_node(numa_node_id())`, which can fall back to other nodes.
     pub(crate) fn __do_cache_alloc(
         &mut self,
         cachep: &KmemCache<P>,
