@@ -104,6 +104,15 @@ fn the_last_cpu_of_a_node_goes_down_and_comes_back() {
         let mut cpu2 = m.task(2, "cpu2 again");
         let o = cpu2.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().unwrap();
         cpu2.kmem_cache_free(&c, o).unwrap();
+        // The alien set is attached again (cpuup_prepare hands node 1 a fresh one): a
+        // remote free waits in it instead of going straight to node 0's lists.
+        let remote = cpu0.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().unwrap();
+        cpu2.kmem_cache_free(&c, remote).unwrap();
+        assert_eq!(
+            m.alien_snapshot(&c, 1, 0).unwrap().entry,
+            vec![remote],
+            "era {era}: the remote free after cpu_up"
+        );
         // A tune recomputes the limit with cpu2 counted.
         hp.slabinfo_write("hp 24 12 8").unwrap();
         assert_eq!(m.node_snapshot(&c, 1).free_limit, boot_limit(1));
