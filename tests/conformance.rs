@@ -159,6 +159,10 @@ fn refill_takes_head_of_partial_then_head_of_free() {
         m.advance_jiffies(due - m.jiffies());
         assert_eq!(reap(&m, 0).slabs_freed, 0);
         assert!(!node(&m, &c).free_touched);
+        // The node part is next due REAPTIMEOUT_NODE after this reap
+        // (`n->next_reap = jiffies + REAPTIMEOUT_NODE`; 2.6.24's REAPTIMEOUT_LIST3).
+        assert!(due > 0);
+        assert_eq!(node(&m, &c).next_reap, due + REAPTIMEOUT_NODE);
 
         // Refill of 2: S1's last free object (S1 → head of slabs_full), then one of S2.
         let got = alloc(&m, 0, &c);
@@ -1234,5 +1238,49 @@ fn lock_omission_mutations_are_the_faithful_model_without_a_race() {
                 );
             }
         }
+    }
+}
+
+/// `cache_reap` reports what `drain_array` took from the CPU's array and from the node's
+/// shared array together: a reap whose own array is empty but whose node part is due
+/// and whose shared array is untouched drains `(limit + 4) / 5` of the shared array
+/// (mm/slab.c v2.6.24 and v4.4.11 `drain_array`: `tofree = (ac->limit + 4) / 5` when not
+/// forced, and `(ac->avail + 1) / 2` when that is more than `avail`).
+#[test]
+fn a_reap_counts_what_it_drains_from_the_shared_array() {
+    for era in [Era::A, Era::B] {
+        let m = machine(era);
+        let c = create(&m, "rs", 256);
+        let t = c.tunables();
+        assert!(t.shared > 0, "era {era}: a shared array on a 2-CPU machine");
+        // CPU0 allocates 3 batches and frees them: each overflow flushes a batch into the
+        // (untouched) shared array.
+        let objs = alloc_n(&m, 0, &c, t.limit + 2 * t.batchcount);
+        free(&m, 0, &c, &objs);
+        let shared_before = node(&m, &c).shared.unwrap();
+        assert!(
+            shared_before.avail() > 0 && !shared_before.touched,
+            "era {era}"
+        );
+        assert_eq!(ac(&m, &c, 1).avail(), 0);
+        let due = node(&m, &c).next_reap;
+        m.advance_jiffies(due.saturating_sub(m.jiffies()));
+        let out = reap(&m, 1);
+        let shared_after = node(&m, &c).shared.unwrap();
+        let avail = shared_before.avail();
+        let fifth = (shared_before.limit + 4) / 5;
+        let expect = if fifth > avail {
+            avail.div_ceil(2)
+        } else {
+            fifth
+        };
+        assert!(expect > 0);
+        assert_eq!(
+            shared_before.avail() - shared_after.avail(),
+            expect,
+            "era {era}"
+        );
+        assert_eq!(out.objects_drained, expect, "era {era}: cache_reap's count");
+        m.audit().assert_ok();
     }
 }
