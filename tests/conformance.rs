@@ -1268,7 +1268,7 @@ fn a_reap_counts_what_it_drains_from_the_shared_array() {
         let out = reap(&m, 1);
         let shared_after = node(&m, &c).shared.unwrap();
         let avail = shared_before.avail();
-        let fifth = (shared_before.limit + 4) / 5;
+        let fifth = shared_before.limit.div_ceil(5); // (limit + 4) / 5
         let expect = if fifth > avail {
             avail.div_ceil(2)
         } else {
