@@ -10,11 +10,13 @@
 #   ci/mutants-table.py mutants/  # the per-file table of every shard run so far
 #
 # Shards are consecutive slices of cargo-mutants' mutant list (`--sharding slice`), which
-# is ordered by file, so a shard covers one to three files completely: 2,611 mutants in 40
-# shards of ~65, 17-22 minutes each on 2 cores (one mutant: an incremental opt-level-1
+# is ordered by file, so a shard covers one to three files completely: 2,622 mutants on
+# 2026-12-03 (`cargo mutants --list -p slab-model | wc -l`) in 40 shards of 65-66, 17-22
+# minutes each on 2 cores (one mutant: an incremental opt-level-1
 # rebuild of slab-model, slab-verify and the test crates, then the fast suites).
 #
-# Two passes, because the suites that kill concurrency mutants are the slow ones:
+# Three passes, because the suites that kill concurrency mutants are the slow ones and
+# new tests need a record of what they kill:
 #   fast (default): the root package's sequential suites
 #     (conformance, misuse, golden, stats, debug_slab, alien, hotplug, slabinfo,
 #     mempolicy, state_machine, scenarios_std, fuzz_corpus) — seconds per mutant;

@@ -1275,11 +1275,7 @@ fn a_reap_counts_what_it_drains_from_the_shared_array() {
             fifth
         };
         assert!(expect > 0);
-        assert_eq!(
-            shared_before.avail() - shared_after.avail(),
-            expect,
-            "era {era}"
-        );
+        assert_eq!(avail - shared_after.avail(), expect, "era {era}");
         assert_eq!(out.objects_drained, expect, "era {era}: cache_reap's count");
         m.audit().assert_ok();
     }
