@@ -44,15 +44,16 @@ if ! [[ "$shard" =~ ^[0-9]+$ && "$shards" =~ ^[0-9]+$ ]] || [ "$shard" -lt 1 ] |
   exit 2
 fi
 
-tests=(conformance misuse golden stats debug_slab alien hotplug slabinfo mempolicy
-  state_machine scenarios_std fuzz_corpus)
-features=()
+# The fast suites are one crate, tests/fast_suites (the sequential suites as modules):
+# one build of the model's generic code and one link per mutant instead of twelve.
+tests=(fast_suites)
+features=fast-suites
 suffix=""
 case "$pass" in
   fast) ;;
   deep)
     tests+=(loom shuttle)
-    features=(--features loom,shuttle)
+    features+=,loom,shuttle
     suffix=-deep
     # The default loom suite explores each scenario completely (about 3 minutes at
     # opt-level 3); per mutant the old bound 2 is enough, and its counts are recorded too.
@@ -68,9 +69,11 @@ case "$pass" in
 esac
 
 # cargo-mutants tests the mutated package by default; --workspace reaches the root
-# package's suites, and --test narrows them.
-args=(-p slab-model --cargo-test-arg=--workspace)
-for t in "${tests[@]}"; do args+=("--cargo-test-arg=--test=$t"); done
+# package's suites and --test narrows them. Given to every cargo invocation (-C), not
+# only to `cargo test` (--cargo-test-arg), so that the build phase builds the binaries
+# the test phase runs instead of slab-model's own unit-test binary, which no pass runs.
+args=(-p slab-model --features "$features" -C=--workspace)
+for t in "${tests[@]}"; do args+=("-C=--test=$t"); done
 
 select=()
 fast_out="mutants/shard-$(printf %02d "$shard")-of-$(printf %02d "$shards")"
@@ -123,6 +126,6 @@ for r in sorted(res):
 fi
 
 mkdir -p "$out"
-exec cargo mutants "${args[@]}" ${features[@]+"${features[@]}"} \
+exec cargo mutants "${args[@]}" \
   "${select[@]}" --profile mutants --jobs "${MUTANT_JOBS:-1}" --timeout 300 \
   --output "$out" "$@"
