@@ -126,6 +126,9 @@ for r in sorted(res):
 fi
 
 mkdir -p "$out"
+# Shard boundaries move when the model's code changes (a new mutant shifts every later
+# slice), so each result records the commit it was run at.
+git rev-parse HEAD >"$out/commit"
 exec cargo mutants "${args[@]}" \
   "${select[@]}" --profile mutants --jobs "${MUTANT_JOBS:-1}" --timeout 300 \
   --output "$out" "$@"
