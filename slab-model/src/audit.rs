@@ -10,7 +10,7 @@ use crate::cache::KmemCache;
 use crate::cpu::{Context, ContextKind};
 use crate::geometry::DescriptorSource;
 use crate::machine::{Machine, Owner};
-use crate::memory::PG_SLAB;
+use crate::memory::{PG_HEAD, PG_SLAB, PG_TAIL};
 use crate::sync::{Lock, Platform};
 use crate::trace::ListKind;
 use serde::Serialize;
@@ -399,14 +399,23 @@ impl<P: Platform> Machine<P> {
                             "objects extend past the slab's pages".into(),
                         );
                     }
-                    if !geo.off_slab() && s.mgmt_addr + geo.mgmt_size as u64 > s.s_mem {
+                    // On-slab, the management data is exactly the bytes between the colour
+                    // area and object 0 (`slabp = objp + colour_off`, `s_mem = slabp +
+                    // slab_size` / `freelist_size`): anywhere else it overlaps an object,
+                    // the colour area or memory outside the slab.
+                    if !geo.off_slab()
+                        && (s.mgmt_addr < s.base || s.mgmt_addr + geo.mgmt_size as u64 != s.s_mem)
+                    {
                         out.push(
                             "slab-layout",
                             name,
                             Some(node),
                             Some(s.pfn),
-                            None,
-                            "on-slab management overlaps object 0".into(),
+                            Some(s.mgmt_addr),
+                            format!(
+                                "on-slab management at {:#x} ({} bytes) is not between the colour area and object 0 at {:#x}",
+                                s.mgmt_addr, geo.mgmt_size, s.s_mem
+                            ),
                         );
                     }
                     if !(s.s_mem + geo.obj_offset as u64).is_multiple_of(geo.align.max(1) as u64) {
@@ -457,11 +466,21 @@ impl<P: Platform> Machine<P> {
                     {
                         let mem = self.mem();
                         for p in 0..(1u64 << geo.gfporder) {
+                            // A slab of order > 0 is one compound page: PG_head on its
+                            // first page, PG_tail and the head's pfn on the others, which
+                            // is how `virt_to_head_page` finds the slab from any object.
+                            let compound = match (geo.gfporder, p) {
+                                (0, _) => 0,
+                                (_, 0) => PG_HEAD,
+                                _ => PG_TAIL,
+                            };
                             let ok = mem.page(s.pfn + p).is_some_and(|r| {
                                 r.flags & PG_SLAB != 0
                                     && r.slab_cache == Some(cachep.id)
                                     && r.slab == Some(s.pfn)
                                     && r.s_mem == s.s_mem
+                                    && r.flags & (PG_HEAD | PG_TAIL) == compound
+                                    && r.compound_head == s.pfn
                             });
                             if !ok {
                                 out.push(
@@ -471,7 +490,7 @@ impl<P: Platform> Machine<P> {
                                     Some(s.pfn),
                                     None,
                                     format!(
-                                        "struct page of pfn {:#x} does not point back to this slab",
+                                        "struct page of pfn {:#x} does not point back to this slab as a page of its compound block",
                                         s.pfn + p
                                     ),
                                 );
@@ -703,6 +722,21 @@ impl<P: Platform> Machine<P> {
                         format!("pfn {pfn:#x} is PG_slab but belongs to no live slab"),
                     );
                 }
+            }
+        }
+        // Bytes are kept only for pages that have a `struct page` record: a frame that
+        // outlived its page's return to the buddy allocator is the model's memory leaking
+        // (`kmem_freepages` releases every frame of the block, whatever its order).
+        for pfn in mem.touched_pfns() {
+            if mem.page(pfn).is_none() {
+                out.push(
+                    "frame-leak",
+                    "(memory)",
+                    None,
+                    Some(pfn),
+                    None,
+                    format!("pfn {pfn:#x} keeps its bytes after going back to the page allocator"),
+                );
             }
         }
         drop(mem);

@@ -255,6 +255,11 @@ impl PhysMem {
         }
     }
 
+    /// The frames whose bytes are materialised, ascending.
+    pub fn touched_pfns(&self) -> impl Iterator<Item = Pfn> + '_ {
+        self.frames.keys().copied()
+    }
+
     /// Number of frames whose bytes are materialised (memory cost of the model).
     pub fn touched_frames(&self) -> usize {
         self.frames.len()
