@@ -12,7 +12,7 @@ use slab_model::grow::CTOR_PATTERN;
 use slab_model::kmalloc::ZERO_SIZE_PTR;
 use slab_model::kmalloc_sizes::kmalloc_max_size;
 use slab_model::machine::{HZ, REAPTIMEOUT_NODE};
-use slab_model::trace::ListKind;
+use slab_model::trace::{EventKind, ListKind};
 use slab_model::*;
 
 /// A 1000-byte cache has 4 objects per order-0 slab in both eras: era A, 1000 >=
@@ -952,6 +952,44 @@ fn offslab_descriptor_comes_from_kmalloc() {
     }
 }
 
+/// A.6 `alloc_slabmgmt`: the off-slab descriptor is a real `kmem_cache_alloc_node` with
+/// the grow's gfp mask, less only its node constraints (`local_flags & ~GFP_THISNODE`
+/// in 2.6.24, `& ~GFP_CONSTRAINT_MASK` in 4.4): a GFP_KERNEL grow of an off-slab cache
+/// whose descriptor cache is empty grows the descriptor cache with interrupts enabled
+/// too — its own window, nested in the outer one, and the same mask for its pages.
+#[test]
+fn an_offslab_descriptor_is_allocated_with_the_grows_gfp_mask() {
+    for era in ERAS {
+        let m = machine(era);
+        let c = create(&m, "off", 512);
+        let desc = c.desc_cache.clone().expect("off-slab");
+        // Nothing cached or free in the descriptor cache: its allocation must grow.
+        let mut t = m.task(0, "t");
+        force_drain(&m, 0, &desc);
+        force_drain(&m, 1, &desc);
+        assert!(!t.kmem_cache_shrink(&desc).unwrap());
+        assert_eq!(node(&m, &desc).all_slabs().count(), 0, "era {era}");
+        let from = m.trace.events().len();
+        let o = t
+            .kmem_cache_alloc(&c, Gfp::KERNEL)
+            .unwrap()
+            .expect("memory");
+        let windows: Vec<u32> = m.trace.events()[from..]
+            .iter()
+            .filter(|e| e.kind == EventKind::IrqWindowOpen)
+            .map(|e| e.cache)
+            .collect();
+        assert_eq!(
+            windows,
+            vec![c.id, desc.id],
+            "era {era}: the cache's window, then the descriptor cache's inside it"
+        );
+        assert_eq!(node(&m, &desc).all_slabs().count(), 1, "era {era}");
+        t.kmem_cache_free(&c, o).unwrap();
+        m.audit().assert_ok();
+    }
+}
+
 /// A.6 post-alloc: __GFP_ZERO clears obj_size bytes; without it the object keeps what
 /// its last user wrote (SLAB does not clear or re-construct on allocation).
 #[test]
@@ -1014,6 +1052,57 @@ fn constructor_runs_at_slab_creation_only() {
             vec![0x11; size],
             "the constructor does not run on reuse"
         );
+    }
+}
+
+/// The `ctor-skipped` mutation is exactly what its catalogue entry says — the last object
+/// of each new slab is left unconstructed, every other object is constructed — so that
+/// what the checkers report for it (the audit's `ctor-once`, a reference mismatch on the
+/// last object) is that one slip and not a different bug.
+#[test]
+fn ctor_skipped_leaves_only_the_last_object_of_a_new_slab_unconstructed() {
+    for era in ERAS {
+        let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
+        cfg.audit_every_op = false;
+        cfg.kmalloc = KmallocSetup::UpTo(4096);
+        cfg.mutations = MutationSet::only(Mutation::CtorSkipped);
+        let m = Machine::new(cfg).expect("boot");
+        let c = m
+            .kmem_cache_create(CreateArgs {
+                name: "cs".into(),
+                size: 200,
+                align: 0,
+                flags: SlabFlags::default(),
+                ctor: true,
+            })
+            .unwrap();
+        let size = c.geo.object_size;
+        let mut t = m.task(0, "t");
+        let o = t.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().unwrap();
+        let slab = node(&m, &c).all_slabs().next().expect("one slab").clone();
+        let num = c.num();
+        for i in 0..num {
+            let obj = slab.s_mem + (i * c.geo.size) as u64;
+            let want = if i == num - 1 { 0 } else { CTOR_PATTERN };
+            assert_eq!(
+                m.read_memory(obj, size),
+                vec![want; size],
+                "era {era}: object {i}"
+            );
+        }
+        let report = m.audit();
+        let v: Vec<_> = report
+            .violations
+            .iter()
+            .filter(|v| v.invariant == "ctor-once")
+            .collect();
+        assert_eq!(v.len(), 1, "era {era}: {report}");
+        assert_eq!(
+            v[0].object,
+            Some(slab.s_mem + ((num - 1) * c.geo.size) as u64),
+            "era {era}: the last object"
+        );
+        t.kmem_cache_free(&c, o).unwrap();
     }
 }
 

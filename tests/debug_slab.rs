@@ -432,3 +432,54 @@ fn check_slabp_finds_a_corrupt_bufctl_chain_in_era_a() {
         "{msg}"
     );
 }
+
+/// A debug cache with a constructor and `SLAB_DESTROY_BY_RCU`: FORCED_DEBUG adds red
+/// zones and the last-user word but not POISON (an RCU cache's freed objects must stay
+/// readable), so the constructor runs in `cache_init_objs` when the slab is built — on
+/// the object itself, `obj_offset` past the slot's first red zone — and not in
+/// `cache_alloc_debugcheck_after`. Every object of the new slab reads constructed and
+/// its red zones stay intact: active on the allocated object, inactive on the others.
+#[test]
+fn a_debug_cache_with_a_constructor_constructs_each_object_inside_its_red_zones() {
+    use slab_model::grow::CTOR_PATTERN;
+    for era in ERAS {
+        let m = debug_machine(era, 1);
+        let c = m
+            .kmem_cache_create(CreateArgs {
+                name: "dctor".into(),
+                size: 200,
+                align: 0,
+                flags: SlabFlags::DESTROY_BY_RCU,
+                ctor: true,
+            })
+            .unwrap();
+        assert!(
+            c.geo
+                .flags
+                .contains(SlabFlags::RED_ZONE | SlabFlags::STORE_USER),
+            "era {era}"
+        );
+        assert!(!c.geo.flags.contains(SlabFlags::POISON), "era {era}");
+        assert_eq!((c.geo.obj_offset, c.geo.size), (8, 224), "era {era}");
+        let mut t = m.task(0, "t");
+        let o = t.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().unwrap();
+        let first = node(&m, &c).all_slabs().next().expect("one slab").s_mem;
+        for i in 0..c.num() as u64 {
+            let s = first + i * 224;
+            assert_eq!(
+                m.read_memory(s + 8, 200),
+                vec![CTOR_PATTERN; 200],
+                "era {era}: object {i} constructed"
+            );
+            let rz1 = if s + 8 == o { RED_ACTIVE } else { RED_INACTIVE };
+            assert_eq!(u64_at(&m, s), rz1, "era {era}: object {i}'s red zone 1");
+            assert_eq!(
+                u64_at(&m, s + 208),
+                rz1,
+                "era {era}: object {i}'s red zone 2"
+            );
+        }
+        t.kmem_cache_free(&c, o).unwrap();
+        assert_quiet(&m, era);
+    }
+}

@@ -9,7 +9,7 @@
 //! `PROPTEST_CASES` overrides the number of cases (default 256, about a second).
 
 use proptest::prelude::*;
-use proptest::test_runner::Config as ProptestConfig;
+use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence};
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
 use slab_model::{ArchProfile, CreateArgs, Era, FaultInjection, MachineConfig, SlabFlags};
 use slab_verify::reference::{Harness, MisuseKind, Op, HUGE_KMALLOC};
@@ -160,7 +160,16 @@ fn cases() -> u32 {
 }
 
 prop_state_machine! {
-    #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 4096, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        max_shrink_iters: 4096,
+        // Named, not derived from `file!()`: tests/fast_suites includes this file as a
+        // module, where proptest's derived path would miss the committed regressions.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/state_machine.proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn slab_conforms_to_reference(sequential 1..160 => SlabMachine);
