@@ -12,7 +12,7 @@ use slab_model::grow::CTOR_PATTERN;
 use slab_model::kmalloc::ZERO_SIZE_PTR;
 use slab_model::kmalloc_sizes::kmalloc_max_size;
 use slab_model::machine::{HZ, REAPTIMEOUT_NODE};
-use slab_model::trace::{EventKind, ListKind};
+use slab_model::trace::{EventKind, ListKind, Place};
 use slab_model::*;
 
 /// A 1000-byte cache has 4 objects per order-0 slab in both eras: era A, 1000 >=
@@ -1142,6 +1142,121 @@ fn migration_after_kmem_getpages_allocates_the_descriptor_on_the_new_cpu() {
         );
         t.kmem_cache_free(&c, o).unwrap();
         m.audit().assert_ok();
+    }
+}
+
+/// A.6: after `cache_grow`'s window, 2.6.24's `cache_alloc_refill` retries on whatever
+/// CPU the task resumed on but keeps the node it read before the window — so a task that
+/// went to sleep on node 0 and woke on node 1's CPU fills that CPU's array from node 0's
+/// new slab (the slip `fix-refill-reread-node` repairs; 4.4 re-reads `numa_mem_id()`).
+/// In 4.4 on NUMA the question does not arise: the refill grows with
+/// `gfp_exact_node(flags)`, which clears `__GFP_WAIT`, so there is no window to sleep in
+/// and the planned migration never happens.
+#[test]
+fn after_a_cross_node_migration_in_the_window_2_6_24_refills_from_the_old_node() {
+    for era in ERAS {
+        let m = numa(
+            era,
+            2,
+            2,
+            FaultInjection::default(),
+            MutationSet::NONE,
+            true,
+        );
+        let c = create(&m, "rr", 100);
+        let mut t = m.task(0, "t");
+        t.plan_migration_at(MigrationPoint::WindowClose, 1);
+        let from = m.trace.events().len();
+        let o = t
+            .kmem_cache_alloc(&c, Gfp::KERNEL)
+            .unwrap()
+            .expect("memory");
+        let windows = m.trace.events()[from..]
+            .iter()
+            .filter(|e| e.kind == EventKind::IrqWindowOpen)
+            .count();
+        let (cpu, windows_want, slabs) = match era {
+            Era::A => (1, 1, [1, 0]),
+            Era::B => (0, 0, [1, 0]),
+        };
+        assert_eq!(windows, windows_want, "era {era}: irq-enable windows");
+        assert_eq!(t.cpu(), cpu, "era {era}: the CPU the task ends on");
+        assert_eq!(m.page_node_of(o), Some(0), "era {era}: the object's node");
+        let per_node = [0, 1].map(|n| m.node_snapshot(&c, n).all_slabs().count());
+        assert_eq!(per_node, slabs, "era {era}: slabs per node");
+        if era == Era::A {
+            assert_eq!(ac(&m, &c, 0).avail(), 0, "cpu0's array untouched");
+            assert!(
+                ac(&m, &c, 1).avail() > 0,
+                "cpu1's array refilled from node 0"
+            );
+        }
+        t.kmem_cache_free(&c, o).unwrap();
+    }
+}
+
+/// `stale-ac-after-grow` only changes which array a refill touches after a migration in
+/// the window; a refill that stays on its CPU is the faithful model's, step for step
+/// (so what the checkers find for the mutation is the stale pointer, nothing else).
+#[test]
+fn stale_ac_after_grow_without_a_migration_is_the_faithful_refill() {
+    for era in ERAS {
+        let run = |muts: MutationSet| {
+            let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
+            cfg.audit_every_op = true;
+            cfg.kmalloc = KmallocSetup::UpTo(4096);
+            cfg.mutations = muts;
+            let m = Machine::new(cfg).expect("boot");
+            let c = create(&m, "sa", 500);
+            tune(&m, &c, 4, 2, 0);
+            let mut prints = Vec::new();
+            let objs = alloc_n(&m, 0, &c, 20);
+            prints.push(fingerprint(&m, &c));
+            free(&m, 0, &c, &objs);
+            prints.push(fingerprint(&m, &c));
+            prints
+        };
+        assert_eq!(
+            run(MutationSet::NONE),
+            run(MutationSet::only(Mutation::StaleAcAfterGrow)),
+            "era {era}"
+        );
+    }
+}
+
+/// `cache_alloc_refill` from the shared array records the move in the trace: from the
+/// node's shared array to this CPU's array, as many objects as `transfer_objects` took
+/// (the trace is what a counterexample replays, so a missing move is a wrong replay).
+#[test]
+fn a_refill_from_the_shared_array_is_traced_with_its_count() {
+    for era in ERAS {
+        let m = machine(era);
+        let c = create(&m, "rs", 500);
+        tune(&m, &c, 4, 2, 2);
+        // cpu1 frees into its array and flushes a batch of 2 into the shared array.
+        let objs = alloc_n(&m, 1, &c, 5);
+        free(&m, 1, &c, &objs);
+        let shared = node(&m, &c).shared.expect("a shared array").avail();
+        assert!(shared >= 2, "era {era}: {shared} in the shared array");
+        let from = m.trace.events().len();
+        let o = alloc(&m, 0, &c);
+        let moves: Vec<u32> = m.trace.events()[from..]
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::ObjectsMoved {
+                    from: Place::Shared(0),
+                    to: Place::CpuArray(0),
+                    count,
+                } => Some(count),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            moves,
+            vec![2],
+            "era {era}: one batch of 2 from the shared array"
+        );
+        free(&m, 0, &c, &[o]);
     }
 }
 
