@@ -45,15 +45,16 @@ if ! [[ "$shard" =~ ^[0-9]+$ && "$shards" =~ ^[0-9]+$ ]] || [ "$shard" -lt 1 ] |
 fi
 
 # The fast suites are one crate, tests/fast_suites (the sequential suites as modules):
-# one build of the model's generic code and one link per mutant instead of twelve.
+# one build of the model's generic code and one link per mutant instead of twelve; and
+# slab-model's own unit tests (`--lib`: geometry, page allocator, memory, audit).
 tests=(fast_suites)
-features=fast-suites
+features=slab-suite/fast-suites
 suffix=""
 case "$pass" in
   fast) ;;
   deep)
     tests+=(loom shuttle)
-    features+=,loom,shuttle
+    features+=,slab-suite/loom,slab-suite/shuttle
     suffix=-deep
     # The default loom suite explores each scenario completely (about 3 minutes at
     # opt-level 3); per mutant the old bound 2 is enough, and its counts are recorded too.
@@ -68,11 +69,11 @@ case "$pass" in
     ;;
 esac
 
-# cargo-mutants tests the mutated package by default; --workspace reaches the root
-# package's suites and --test narrows them. Given to every cargo invocation (-C), not
-# only to `cargo test` (--cargo-test-arg), so that the build phase builds the binaries
-# the test phase runs instead of slab-model's own unit-test binary, which no pass runs.
-args=(-p slab-model --features "$features" -C=--workspace)
+# cargo-mutants mutates and tests slab-model (-p); the root package (slab-suite) holds
+# the suites. Given to every cargo invocation (-C), not only to `cargo test`
+# (--cargo-test-arg), so that the build phase builds exactly the binaries the test
+# phase runs.
+args=(-p slab-model --features "$features" -C=--package=slab-suite -C=--lib)
 for t in "${tests[@]}"; do args+=("-C=--test=$t"); done
 
 select=()
