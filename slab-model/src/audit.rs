@@ -771,10 +771,11 @@ impl<P: Platform> Machine<P> {
 
 #[cfg(test)]
 mod tests {
+    use crate::memory::PageRecord;
     use crate::sync::StdPlatform;
     use crate::{
         ArchProfile, CreateArgs, Era, Gfp, KmallocSetup, KmemCache, Machine, MachineConfig,
-        SlabFlags,
+        Mutation, MutationSet, SlabFlags,
     };
     use std::sync::Arc;
 
@@ -833,6 +834,98 @@ mod tests {
         let (m, _c, o) = one_object();
         m.shadow().objects.remove(&o);
         conservation(&m, o, "is nowhere (lost)");
+    }
+
+    /// Every report names `invariant` at least once.
+    fn finds(m: &Machine<StdPlatform>, invariant: &str) -> crate::audit::AuditReport {
+        let r = m.audit();
+        assert!(
+            r.violations.iter().any(|v| v.invariant == invariant),
+            "expected a `{invariant}` finding, got:\n{r}"
+        );
+        r
+    }
+
+    /// A pfn far above anything the tiny machine's slabs use, with no record.
+    fn spare_pfn(m: &Machine<StdPlatform>, c: &KmemCache<StdPlatform>) -> u64 {
+        let top = m
+            .node_snapshot(c, 0)
+            .all_slabs()
+            .map(|s| s.base)
+            .max()
+            .unwrap();
+        let pfn = m.mem().virt_to_pfn(top).unwrap() + 64;
+        assert!(m.mem().page(pfn).is_none());
+        pfn
+    }
+
+    #[test]
+    fn pg_slab_on_a_page_of_no_slab() {
+        let (m, c, _o) = one_object();
+        let pfn = spare_pfn(&m, &c);
+        let mut rec = PageRecord::new(pfn, pfn, 0, 0);
+        rec.set_slab_flag();
+        m.mem().set_page(pfn, rec);
+        let r = finds(&m, "pg-slab");
+        assert!(r.violations.iter().any(|v| v.slab == Some(pfn)), "{r}");
+    }
+
+    /// Only PG_slab pages must belong to a slab: any other page may have a `struct page`.
+    #[test]
+    fn a_page_without_pg_slab_outside_every_slab_is_no_finding() {
+        let (m, c, _o) = one_object();
+        let pfn = spare_pfn(&m, &c);
+        m.mem().set_page(pfn, PageRecord::new(pfn, pfn, 0, 0));
+        let r = m.audit();
+        assert!(r.is_ok(), "{r}");
+    }
+
+    /// B.32 shipped: a destroyed cache whose shutdown failed still holds its slab.
+    #[test]
+    fn a_destroyed_cache_that_still_has_slabs() {
+        let mut cfg = MachineConfig::new(ArchProfile::tiny(), Era::B);
+        cfg.kmalloc = KmallocSetup::UpTo(256);
+        cfg.audit_every_op = false;
+        cfg.mutations = MutationSet::only(Mutation::DestroyDespiteLiveObjects);
+        let m = Machine::<StdPlatform>::new(cfg).expect("boots");
+        let c = m
+            .kmem_cache_create(CreateArgs {
+                name: "d".into(),
+                size: 1300,
+                align: 0,
+                flags: SlabFlags::default(),
+                ctor: false,
+            })
+            .expect("creates");
+        let mut t = m.task(0, "t");
+        let _live = t.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().unwrap();
+        let _ = t.kmem_cache_destroy(&c);
+        assert!(c.is_destroyed());
+        finds(&m, "destroyed-cache-owns-pages");
+    }
+
+    /// The report's totals are the allocated objects and the slabs of every cache, as
+    /// /proc/slabinfo's `active_objs` and `num_slabs` count them independently.
+    #[test]
+    fn the_report_counts_what_slabinfo_counts() {
+        let (m, c, o) = one_object();
+        let mut t = m.task(1, "t");
+        let more: Vec<u64> = (0..7)
+            .map(|_| t.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().unwrap())
+            .collect();
+        t.kmem_cache_free(&c, more[3]).unwrap();
+        let rows = m.slabinfo_rows();
+        let r = m.audit();
+        assert!(r.is_ok(), "{r}");
+        assert_eq!(r.objects, rows.iter().map(|w| w.active_objs).sum::<usize>());
+        assert_eq!(r.slabs, rows.iter().map(|w| w.num_slabs).sum::<usize>());
+        assert!(
+            r.slabs >= 2 && r.objects >= 8,
+            "{} slabs, {} objects",
+            r.slabs,
+            r.objects
+        );
+        let _ = o;
     }
 
     #[test]
