@@ -1224,6 +1224,33 @@ fn stale_ac_after_grow_without_a_migration_is_the_faithful_refill() {
     }
 }
 
+/// `stale-ac-after-grow` after a migration in the window: the refill keeps using the
+/// array of the CPU the task left, so the new slab's objects land in cpu0's array while
+/// the task runs on cpu1. Alone on the machine that is no race — nobody has cpu0's
+/// interrupts off — and the model reports none; the race needs a second context on
+/// cpu0, which is what shuttle's schedules supply.
+#[test]
+fn stale_ac_after_grow_alone_fills_the_array_of_the_cpu_the_task_left() {
+    for era in ERAS {
+        let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
+        cfg.audit_every_op = false;
+        cfg.kmalloc = KmallocSetup::UpTo(4096);
+        cfg.mutations = MutationSet::only(Mutation::StaleAcAfterGrow);
+        let m = Machine::new(cfg).expect("boot");
+        let c = create(&m, "sl", 500);
+        tune(&m, &c, 4, 2, 0);
+        let mut t = m.task(0, "t");
+        t.plan_migration_at(MigrationPoint::WindowClose, 1);
+        let _o = t.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap();
+        assert_eq!(t.cpu(), 1, "era {era}");
+        assert!(
+            ac(&m, &c, 0).avail() > 0,
+            "era {era}: cpu0's array was refilled"
+        );
+        assert_eq!(ac(&m, &c, 1).avail(), 0, "era {era}: cpu1's was not");
+    }
+}
+
 /// `cache_alloc_refill` from the shared array records the move in the trace: from the
 /// node's shared array to this CPU's array, as many objects as `transfer_objects` took
 /// (the trace is what a counterexample replays, so a missing move is a wrong replay).
