@@ -1251,6 +1251,36 @@ fn stale_ac_after_grow_alone_fills_the_array_of_the_cpu_the_task_left() {
     }
 }
 
+/// 2.6.24's `tune-frees-array-early` swaps each CPU's array without waiting for that
+/// CPU to leave its irq-off section. With nobody in such a section the swap is the
+/// faithful one — same arrays, same tunables, no race reported — so what shuttle finds
+/// for the mutation is the overlap with a running `____cache_alloc`, nothing else.
+#[test]
+fn tune_frees_array_early_alone_swaps_the_arrays_like_the_faithful_tune() {
+    let run = |muts: MutationSet| {
+        let mut cfg = MachineConfig::new(ArchProfile::tiny(), Era::A);
+        cfg.audit_every_op = true;
+        cfg.kmalloc = KmallocSetup::UpTo(4096);
+        cfg.mutations = muts;
+        let m = Machine::new(cfg).expect("boot");
+        let c = create(&m, "te", 500);
+        let objs = alloc_n(&m, 0, &c, 6);
+        free(&m, 1, &c, &objs[..3]);
+        tune(&m, &c, 8, 4, 0);
+        let arrays = [0, 1].map(|cpu| {
+            let a = ac(&m, &c, cpu);
+            (a.limit, a.batchcount, a.avail())
+        });
+        (arrays, fingerprint(&m, &c))
+    };
+    let faithful = run(MutationSet::NONE);
+    assert_eq!(faithful.0, [(8, 4, 0), (8, 4, 0)]);
+    assert_eq!(
+        run(MutationSet::only(Mutation::TuneFreesArrayEarly)),
+        faithful
+    );
+}
+
 /// `cache_alloc_refill` from the shared array records the move in the trace: from the
 /// node's shared array to this CPU's array, as many objects as `transfer_objects` took
 /// (the trace is what a counterexample replays, so a missing move is a wrong replay).
