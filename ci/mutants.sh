@@ -10,16 +10,17 @@
 #   ci/mutants-table.py mutants/  # the per-file table of every shard run so far
 #
 # Shards are consecutive slices of cargo-mutants' mutant list (`--sharding slice`), which
-# is ordered by file, so a shard covers one to three files completely: 2,622 mutants on
-# 2026-12-03 (`cargo mutants --list -p slab-model | wc -l`) in 40 shards of 65-66, 17-22
-# minutes each on 2 cores (one mutant: an incremental opt-level-1
-# rebuild of slab-model, slab-verify and the test crates, then the fast suites).
+# is ordered by file, so a shard covers one to four files: 2,636 mutants at commit 02fa916
+# (`cargo mutants --list -p slab-model | wc -l`) in 40 shards of 65-66, about 13 minutes
+# each on 2 cores (a mutant: an incremental opt-level-1 rebuild of slab-model,
+# slab-verify and two test binaries, 7-8 s, then the fast suites, 1 s; a hang costs the
+# 300 s timeout). Slices move when the code changes; each result records its commit.
 #
 # Three passes, because the suites that kill concurrency mutants are the slow ones and
 # new tests need a record of what they kill:
-#   fast (default): the root package's sequential suites
-#     (conformance, misuse, golden, stats, debug_slab, alien, hotplug, slabinfo,
-#     mempolicy, state_machine, scenarios_std, fuzz_corpus) — seconds per mutant;
+#   fast (default): slab-model's unit tests and tests/fast_suites, the root package's
+#     sequential suites as one crate (conformance, misuse, golden, stats, debug_slab,
+#     alien, hotplug, slabinfo, mempolicy, state_machine, scenarios_std, fuzz_corpus);
 #   deep: only what the fast pass missed or timed out, with the loom and shuttle suites
 #     added, in mutants/shard-KK-of-NN-deep/;
 #   recheck: only what the latest pass missed, with the fast suites, in
@@ -30,7 +31,7 @@
 # mutant that is equivalent.
 #
 # Environment: MUTANT_SHARD (1-based, default 1), MUTANT_SHARDS (default 40), MUTANT_PASS
-# (fast | deep), MUTANT_JOBS (default 1), MUTANT_FILES (space-separated paths: only these
+# (fast | deep | recheck), MUTANT_JOBS (default 1), MUTANT_FILES (space-separated paths: only these
 # files, without sharding). Extra arguments go to cargo mutants.
 set -euo pipefail
 cd "$(dirname "$0")/.."
