@@ -23,7 +23,7 @@
 #     alien, hotplug, slabinfo, mempolicy, state_machine, scenarios_std, fuzz_corpus);
 #   deep: only what the fast pass missed or timed out, with the loom and shuttle suites
 #     added, in mutants/shard-KK-of-NN-deep/;
-#   recheck: only what the latest pass missed, with the fast suites, in
+#   recheck: only what the latest pass missed (not its timeouts), with the fast suites, in
 #     mutants/shard-KK-of-NN-recheck/: the record that a test written after the run kills
 #     the mutants it was written for (minutes, not a whole shard).
 # Results land in mutants/shard-KK-of-NN/mutants.out/ (outcomes.json, caught.txt,
@@ -107,7 +107,11 @@ if [ "$pass" != fast ]; then
   # but not line and column, so that a mutant still matches after an edit above it moved
   # it, and a description that recurs in a file selects every copy (re-tested, harmless);
   # -f keeps cargo-mutants' struct-field mutants of other files out.
-  mapfile -t select < <(cat "$seed/mutants.out/missed.txt" "$seed/mutants.out/timeout.txt" 2>/dev/null |
+  # The recheck leaves the timed-out ones alone: a hang already failed the tests, and
+  # each costs the whole 300 s timeout again.
+  from=("$seed/mutants.out/missed.txt")
+  if [ "$pass" = deep ]; then from+=("$seed/mutants.out/timeout.txt"); fi
+  mapfile -t select < <(cat "${from[@]}" 2>/dev/null |
     python3 -c '
 import re, sys
 files, res = set(), set()
