@@ -5,9 +5,11 @@
 
 Reads DIR/shard-*/mutants.out/outcomes.json (written by ci/mutants.sh: the fast pass in
 DIR/shard-KK-of-NN/, a deep pass in ...-deep/, a recheck after new tests in ...-recheck/;
-a later pass's outcome for a mutant replaces the earlier one's) and prints a Markdown
+a deep pass or recheck replaces every earlier outcome of each (file, description) it
+re-tested, whatever its line, since lines move between the commits the passes ran at)
+and prints a Markdown
 table: per file, caught, missed, unviable, timeouts, missed as a share of the viable
-(caught + missed + timeouts), and how many the fast pass missed before the later passes;
+(caught + missed + timeouts), and how many the fast passes alone missed;
 then the mutants still missed, by name. Exits 2 when there is nothing to read: a table of
 no mutants is not a result.
 """
@@ -42,6 +44,7 @@ def main() -> int:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         shards.append(os.path.basename(os.path.dirname(os.path.dirname(path))))
+        outcomes = []
         for o in data.get("outcomes", []):
             sc = o.get("scenario")
             if not isinstance(sc, dict) or "Mutant" not in sc:
@@ -49,18 +52,28 @@ def main() -> int:
             kind = KINDS.get(o.get("summary"))
             if kind is None:
                 continue
-            m = sc["Mutant"]
+            outcomes.append((sc["Mutant"], kind))
+        if pass_rank(path) > 0:
+            # A deep pass or recheck re-tests every copy of a (file, description) it
+            # selects, possibly at a later commit where the lines moved: its outcomes
+            # replace the earlier passes' for the whole group, whatever their lines.
+            groups = {group(m["name"]) for m, _ in outcomes}
+            for name in [n for n in by_name if group(n) in groups]:
+                by_name.pop(name)
+        for m, kind in outcomes:
             by_name[m["name"]] = (m["file"], kind)
-            first.setdefault(m["name"], kind)
+            if pass_rank(path) == 0:
+                first[m["name"]] = (m["file"], kind)
     if not by_name:
         print("mutants-table: the outcome files hold no mutant", file=sys.stderr)
         return 2
     rows = {}
     blank = {"caught": 0, "missed": 0, "unviable": 0, "timeout": 0, "first": 0}
     for name, (file, kind) in by_name.items():
-        r = rows.setdefault(file, dict(blank))
-        r[kind] += 1
-        r["first"] += first[name] == "missed"
+        rows.setdefault(file, dict(blank))[kind] += 1
+    # What the fast passes alone missed, before any later pass or new test.
+    for name, (file, kind) in first.items():
+        rows.setdefault(file, dict(blank))["first"] += kind == "missed"
     total = dict(blank)
     print(f"Shards: {', '.join(shards)} ({len(by_name)} mutants)\n")
     print("| file | caught | missed | unviable | timeouts | missed / viable | missed by the fast pass |")
@@ -86,6 +99,12 @@ def row(name, r) -> str:
         f"| {name} | {r['caught']} | {r['missed']} | {r['unviable']} | {r['timeout']} | {share} "
         f"| {r['first']} |"
     )
+
+
+def group(name: str) -> str:
+    """`file:line:col: description` without the line and column."""
+    file, _, rest = name.partition(":")
+    return file + ":" + rest.split(": ", 1)[-1]
 
 
 def pass_rank(path) -> int:

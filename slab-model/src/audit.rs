@@ -772,7 +772,7 @@ impl<P: Platform> Machine<P> {
 #[cfg(test)]
 mod tests {
     use crate::memory::PageRecord;
-    use crate::sync::StdPlatform;
+    use crate::sync::{StdPlatform, TrackedCell};
     use crate::{
         ArchProfile, CreateArgs, Era, Gfp, KmallocSetup, KmemCache, Machine, MachineConfig,
         Mutation, MutationSet, SlabFlags,
@@ -926,6 +926,37 @@ mod tests {
             r.objects
         );
         let _ = o;
+    }
+
+    /// A `free_limit` one batch below the formula: the drift a tune racing `cpu_down`
+    /// leaves in 4.4, tolerated there; 2.6.24 has no such race, so there it is a finding.
+    #[test]
+    fn a_free_limit_a_batch_low_is_a_finding_only_in_2_6_24() {
+        for era in [Era::A, Era::B] {
+            let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
+            cfg.kmalloc = KmallocSetup::UpTo(256);
+            cfg.audit_every_op = false;
+            let m = Machine::<StdPlatform>::new(cfg).expect("boots");
+            let c = m
+                .kmem_cache_create(CreateArgs {
+                    name: "fl".into(),
+                    size: 1300,
+                    align: 0,
+                    flags: SlabFlags::default(),
+                    ctor: false,
+                })
+                .expect("creates");
+            let batch = c.tunables.with(|t| t.batchcount);
+            {
+                let ctx = m.task(0, "corrupt");
+                let irq = ctx.irq_off_on(0);
+                let lock = c.nodes[0].spin_lock(&irq);
+                c.nodes[0].lists(&lock, |l| l.free_limit -= batch);
+            }
+            let r = m.audit();
+            let flagged = r.violations.iter().any(|v| v.invariant == "free_limit");
+            assert_eq!(flagged, era == Era::A, "era {era}: {r}");
+        }
     }
 
     #[test]
