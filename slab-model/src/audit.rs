@@ -959,6 +959,24 @@ mod tests {
         }
     }
 
+    /// A node of a cache with a shared factor but no shared array, while the node has
+    /// online CPUs (only `cpuup_canceled` may detach it, when the node has none).
+    #[test]
+    fn a_shared_factor_without_a_shared_array() {
+        let (m, c, _o) = one_object();
+        assert!(c.tunables.with(|t| t.shared) > 0);
+        {
+            let ctx = m.task(0, "corrupt");
+            let irq = ctx.irq_off_on(0);
+            let lock = c.nodes[0].spin_lock(&irq);
+            let sh = c.nodes[0]
+                .lists(&lock, |l| l.shared.take())
+                .expect("a shared array");
+            assert_eq!(sh.avail(), 0, "nothing lost with it");
+        }
+        finds(&m, "shared-array-bounds");
+    }
+
     #[test]
     fn array_entry_that_is_no_allocated_object() {
         let (m, c, o) = one_object();
