@@ -113,3 +113,46 @@ fn docs_matrix_lists_exactly_the_catalogue() {
         );
     }
 }
+
+/// cargo-mutants' fast pass (ci/mutants.sh) runs tests/fast_suites, which includes the
+/// sequential suites as modules: every suite in tests/ is either there or one of the
+/// slow or concurrency suites named here, so a new suite cannot silently stay out of it.
+#[test]
+fn every_sequential_suite_is_in_the_mutant_fast_pass() {
+    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let main = std::fs::read_to_string(tests.join("fast_suites/main.rs")).unwrap();
+    let fast: std::collections::BTreeSet<String> = main
+        .lines()
+        .filter_map(|l| l.strip_prefix("#[path = \"../"))
+        .filter_map(|l| l.strip_suffix(".rs\"]"))
+        .map(str::to_owned)
+        .collect();
+    let outside = [
+        "concurrency_map",
+        "docs_links",
+        "loom",
+        "mutations",
+        "shuttle",
+        "stress",
+    ];
+    let mut suites = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(&tests).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if let Some(stem) = name.strip_suffix(".rs") {
+            suites.insert(stem.to_owned());
+        }
+    }
+    assert!(fast.len() >= 12, "tests/fast_suites lists {fast:?}");
+    for f in &fast {
+        assert!(
+            suites.contains(f),
+            "tests/fast_suites names {f}.rs, which does not exist"
+        );
+    }
+    for s in &suites {
+        assert!(
+            fast.contains(s) || outside.contains(&s.as_str()),
+            "tests/{s}.rs is neither in tests/fast_suites (the mutant fast pass) nor named as outside it"
+        );
+    }
+}
