@@ -15,6 +15,17 @@ use slab_model::machine::{HZ, REAPTIMEOUT_NODE};
 use slab_model::trace::{EventKind, ListKind, Place};
 use slab_model::*;
 
+/// The conformance machine (`ArchProfile::tiny()`, kmalloc caches up to 4096 bytes) with
+/// `mutations` on, and the audit after every operation when `audit` (off where a test
+/// audits a known-bad model itself).
+fn mutated(era: Era, mutations: MutationSet, audit: bool) -> M {
+    let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
+    cfg.audit_every_op = audit;
+    cfg.kmalloc = KmallocSetup::UpTo(4096);
+    cfg.mutations = mutations;
+    Machine::new(cfg).expect("boot")
+}
+
 /// A 1000-byte cache has 4 objects per order-0 slab in both eras: era A, 1000 >=
 /// PAGE_SIZE>>3 makes it an off-slab candidate, 4·1000 = 4000 leaves 96 >=
 /// ALIGN(48 + 4·4, 8) = 64, so it goes back on-slab; era B, 96 >= ALIGN(4·1, 8) = 8,
@@ -1062,11 +1073,7 @@ fn constructor_runs_at_slab_creation_only() {
 #[test]
 fn ctor_skipped_leaves_only_the_last_object_of_a_new_slab_unconstructed() {
     for era in ERAS {
-        let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
-        cfg.audit_every_op = false;
-        cfg.kmalloc = KmallocSetup::UpTo(4096);
-        cfg.mutations = MutationSet::only(Mutation::CtorSkipped);
-        let m = Machine::new(cfg).expect("boot");
+        let m = mutated(era, MutationSet::only(Mutation::CtorSkipped), false);
         let c = m
             .kmem_cache_create(CreateArgs {
                 name: "cs".into(),
@@ -1202,11 +1209,7 @@ fn after_a_cross_node_migration_in_the_window_2_6_24_refills_from_the_old_node()
 fn stale_ac_after_grow_without_a_migration_is_the_faithful_refill() {
     for era in ERAS {
         let run = |muts: MutationSet| {
-            let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
-            cfg.audit_every_op = true;
-            cfg.kmalloc = KmallocSetup::UpTo(4096);
-            cfg.mutations = muts;
-            let m = Machine::new(cfg).expect("boot");
+            let m = mutated(era, muts, true);
             let c = create(&m, "sa", 500);
             tune(&m, &c, 4, 2, 0);
             let mut prints = Vec::new();
@@ -1232,11 +1235,7 @@ fn stale_ac_after_grow_without_a_migration_is_the_faithful_refill() {
 #[test]
 fn stale_ac_after_grow_alone_fills_the_array_of_the_cpu_the_task_left() {
     for era in ERAS {
-        let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
-        cfg.audit_every_op = false;
-        cfg.kmalloc = KmallocSetup::UpTo(4096);
-        cfg.mutations = MutationSet::only(Mutation::StaleAcAfterGrow);
-        let m = Machine::new(cfg).expect("boot");
+        let m = mutated(era, MutationSet::only(Mutation::StaleAcAfterGrow), false);
         let c = create(&m, "sl", 500);
         tune(&m, &c, 4, 2, 0);
         let mut t = m.task(0, "t");
@@ -1258,11 +1257,7 @@ fn stale_ac_after_grow_alone_fills_the_array_of_the_cpu_the_task_left() {
 #[test]
 fn tune_frees_array_early_alone_swaps_the_arrays_like_the_faithful_tune() {
     let run = |muts: MutationSet| {
-        let mut cfg = MachineConfig::new(ArchProfile::tiny(), Era::A);
-        cfg.audit_every_op = true;
-        cfg.kmalloc = KmallocSetup::UpTo(4096);
-        cfg.mutations = muts;
-        let m = Machine::new(cfg).expect("boot");
+        let m = mutated(Era::A, muts, true);
         let c = create(&m, "te", 500);
         let objs = alloc_n(&m, 0, &c, 6);
         free(&m, 1, &c, &objs[..3]);
@@ -1463,11 +1458,7 @@ fn lock_omission_mutations_are_the_faithful_model_without_a_race() {
     ] {
         for era in ERAS {
             let run = |muts: MutationSet| {
-                let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
-                cfg.audit_every_op = true;
-                cfg.kmalloc = KmallocSetup::UpTo(4096);
-                cfg.mutations = muts;
-                let m = Machine::new(cfg).expect("boot");
+                let m = mutated(era, muts, true);
                 // 900-byte objects: 4 to a slab, on-slab, six colours (A) or seven (B),
                 // so successive slabs differ in colour offset.
                 let c = create(&m, "lo", 900);
