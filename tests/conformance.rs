@@ -12,6 +12,7 @@ use slab_model::grow::CTOR_PATTERN;
 use slab_model::kmalloc::ZERO_SIZE_PTR;
 use slab_model::kmalloc_sizes::kmalloc_max_size;
 use slab_model::machine::{HZ, REAPTIMEOUT_NODE};
+use slab_model::site::Site;
 use slab_model::trace::{EventKind, ListKind, Place};
 use slab_model::*;
 
@@ -1530,5 +1531,129 @@ fn a_reap_counts_what_it_drains_from_the_shared_array() {
         assert_eq!(avail - shared_after.avail(), expect, "era {era}");
         assert_eq!(out.objects_drained, expect, "era {era}: cache_reap's count");
         m.audit().assert_ok();
+    }
+}
+
+/// Every lock the trace shows taken under an irq-off token (`list_lock`, an alien lock)
+/// it also shows released, by the same context, innermost first: a counterexample's
+/// replay reads who holds what from these pairs, so a missing release would show a lock
+/// held forever. Refills, grows, flushes, a remote free and a reap cover both kinds.
+#[test]
+fn every_lock_the_trace_shows_taken_it_shows_released_innermost_first() {
+    use slab_model::trace::LockName;
+    for era in ERAS {
+        let m = numa(
+            era,
+            2,
+            2,
+            FaultInjection::default(),
+            MutationSet::NONE,
+            true,
+        );
+        let c = create(&m, "lk", 500);
+        tune(&m, &c, 4, 2, 2);
+        let objs = alloc_n(&m, 0, &c, 9);
+        free(&m, 1, &c, &objs);
+        m.advance_jiffies(4 * HZ);
+        m.reaper(1, "reap1").cache_reap();
+        let mut held: std::collections::BTreeMap<u16, Vec<LockName>> = Default::default();
+        let (mut taken, mut alien) = (0, 0);
+        for e in m.trace.events() {
+            match e.kind {
+                EventKind::LockTaken(l @ (LockName::ListLock { .. } | LockName::Alien { .. })) => {
+                    taken += 1;
+                    alien += usize::from(matches!(l, LockName::Alien { .. }));
+                    held.entry(e.ctx).or_default().push(l);
+                }
+                EventKind::LockReleased(
+                    l @ (LockName::ListLock { .. } | LockName::Alien { .. }),
+                ) => {
+                    let top = held.entry(e.ctx).or_default().pop();
+                    assert_eq!(top, Some(l), "era {era}: event {} releases {l}", e.seq);
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            taken > 0 && alien > 0,
+            "era {era}: {taken} locks, {alien} alien"
+        );
+        for (ctx, locks) in held {
+            assert!(
+                locks.is_empty(),
+                "era {era}: ctx {ctx} still holds {locks:?}"
+            );
+        }
+    }
+}
+
+/// The concurrency points passed with interrupts off are recorded like every other one:
+/// `list_lock` in a refill, an alien lock in a remote free, the reaper's trylock of a
+/// non-empty alien array. The site map checks that loom reaches each of them; it can
+/// only do so if a pass records it.
+#[test]
+fn the_sites_passed_under_an_irq_off_token_are_recorded() {
+    for era in ERAS {
+        let m = numa(
+            era,
+            2,
+            2,
+            FaultInjection::default(),
+            MutationSet::NONE,
+            false,
+        );
+        let c = create(&m, "st", 1300);
+        let o = alloc(&m, 0, &c);
+        assert!(m.sites().contains(&Site::ListLock), "era {era}: list_lock");
+        assert!(!m.sites().contains(&Site::AlienLock), "era {era}");
+        free(&m, 1, &c, &[o]);
+        assert!(
+            m.sites().contains(&Site::AlienLock),
+            "era {era}: alien lock"
+        );
+        m.reaper(1, "reap1").cache_reap();
+        assert!(
+            m.sites().contains(&Site::AlienTrylock),
+            "era {era}: reap_alien's trylock"
+        );
+    }
+}
+
+/// `plan_migrations` moves a task to the next CPU of its list each time an irq-enable
+/// window closes: the first grow moves it to cpu1, the second back to cpu0, and the
+/// third, with the list used up, leaves it where it is.
+#[test]
+fn plan_migrations_moves_the_task_once_per_window_in_list_order() {
+    for era in ERAS {
+        let m = machine(era);
+        let c = create(&m, "pm", 1300);
+        tune(&m, &c, 1, 1, 0);
+        let mut t = m.task(0, "t");
+        t.plan_migrations([1, 0]);
+        let mut objs = Vec::new();
+        let mut cpus = Vec::new();
+        for _ in 0..9 {
+            objs.push(
+                t.kmem_cache_alloc(&c, Gfp::KERNEL)
+                    .unwrap()
+                    .expect("memory"),
+            );
+            cpus.push(t.cpu());
+        }
+        let grows = m.node_snapshot(&c, 0).all_slabs().count();
+        assert!(grows >= 3, "era {era}: {grows} grows");
+        assert_eq!(cpus.first(), Some(&1), "era {era}: after the first window");
+        assert!(
+            cpus.contains(&0) && cpus.last() == Some(&0),
+            "era {era}: {cpus:?}"
+        );
+        let moves = cpus.windows(2).filter(|w| w[0] != w[1]).count();
+        assert_eq!(
+            moves, 1,
+            "era {era}: one move after the first window: {cpus:?}"
+        );
+        for o in objs {
+            t.kmem_cache_free(&c, o).unwrap();
+        }
     }
 }

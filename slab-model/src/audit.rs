@@ -870,6 +870,46 @@ mod tests {
         assert!(r.violations.iter().any(|v| v.slab == Some(pfn)), "{r}");
     }
 
+    /// A slab's block in the page allocator must have the cache's order: an order-1 block
+    /// at an order-0 slab's pfn holds a page no slab accounts for (the guard of
+    /// `page-leak` compares orders, not only head pfns).
+    #[test]
+    fn a_slab_block_of_another_order_is_a_page_leak() {
+        use crate::sync::Lock;
+        let (m, c, _o) = one_object();
+        assert_eq!(c.geo.gfporder, 0);
+        let pfns: Vec<u64> = m
+            .node_snapshot(&c, 0)
+            .all_slabs()
+            .map(|s| m.mem().virt_to_pfn(s.base).unwrap())
+            .collect();
+        let pfn = *pfns
+            .iter()
+            .find(|&&p| p % 2 == 0)
+            .expect("an even slab pfn");
+        {
+            let mut zone = m.zone.lock();
+            zone.free_pages(pfn, 0).expect("the slab's block");
+            let again = zone
+                .alloc_pages_node(0, 1, Gfp::KERNEL, None)
+                .expect("node 0");
+            assert_eq!(
+                again,
+                Some(pfn),
+                "the freed page merged and came back as order 1"
+            );
+        }
+        let r = finds(&m, "page-leak");
+        assert!(r.violations.iter().any(|v| v.slab == Some(pfn)), "{r}");
+        // And the slab's own order-0 block is no longer allocated as such.
+        assert!(
+            r.violations
+                .iter()
+                .any(|v| v.invariant == "page-double-free" && v.slab == Some(pfn)),
+            "{r}"
+        );
+    }
+
     /// Only PG_slab pages must belong to a slab: any other page may have a `struct page`.
     #[test]
     fn a_page_without_pg_slab_outside_every_slab_is_no_finding() {
