@@ -1657,3 +1657,55 @@ fn plan_migrations_moves_the_task_once_per_window_in_list_order() {
         }
     }
 }
+
+/// B.20 (4.4, "mm: slab: Only move management objects off-slab for sizes larger than
+/// KMALLOC_MIN_SIZE", Message-ID `1446724235-31400-1-git-send-email-catalin.marinas@arm.com`):
+/// on arm64 (`KMALLOC_MIN_SIZE` 128) a lock-debugging build has a 152-byte
+/// `kmem_cache_node`, so kmalloc-256 is the bootstrap class and kmalloc-128 is created
+/// after `slab_early_init`. The fixed threshold (129) keeps it on-slab; the pre-4.4 one
+/// (`PAGE_SIZE >> 5`, the mutation) sends it off-slab with a 32-byte freelist whose class
+/// is kmalloc-128 itself, and its first grow recurses into itself (4.3 hit the `BUG_ON`
+/// of a NULL `freelist_cache` at boot instead).
+#[test]
+fn b20_an_arm64_lockdep_boot_makes_kmalloc_128_its_own_freelist_cache() {
+    use slab_model::geometry::DescriptorSource;
+    let profile = ArchProfile {
+        kmalloc_min_size: 128,
+        arch_kmalloc_minalign: 128,
+        arch_slab_minalign: 8,
+        cache_line_size: 128,
+        spinlock_size: 56,
+        ..ArchProfile::tiny()
+    };
+    let boot = |mutations| {
+        let mut cfg = MachineConfig::new(profile.clone(), Era::B);
+        cfg.kmalloc = KmallocSetup::UpTo(512);
+        cfg.mutations = mutations;
+        Machine::new(cfg).expect("boot")
+    };
+    let kmalloc_128 = |m: &M| {
+        m.kmalloc_slots()
+            .iter()
+            .flatten()
+            .find(|s| s.size == 128)
+            .map(|s| s.cache.clone())
+            .expect("kmalloc-128")
+    };
+    let m: M = boot(MutationSet::NONE);
+    assert_eq!(kmalloc_128(&m).geo.descriptor, DescriptorSource::OnSlab);
+    let o = alloc(&m, 0, &kmalloc_128(&m));
+    free(&m, 0, &kmalloc_128(&m), &[o]);
+    m.audit().assert_ok();
+
+    let m: M = boot(MutationSet::only(Mutation::OffslabSelfDescriptor));
+    let c = kmalloc_128(&m);
+    assert_eq!(
+        (c.geo.descriptor, c.num(), c.geo.mgmt_size),
+        (DescriptorSource::SelfCache, 32, 32)
+    );
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = m.task(0, "t").kmem_cache_alloc(&c, Gfp::KERNEL);
+    }));
+    let msg = slab_verify::scenarios::panic_message(&r.expect_err("the grow recurses"));
+    assert!(msg.contains("cache_grow recursion"), "{msg}");
+}

@@ -875,7 +875,6 @@ mod tests {
     /// `page-leak` compares orders, not only head pfns).
     #[test]
     fn a_slab_block_of_another_order_is_a_page_leak() {
-        use crate::sync::Lock;
         let (m, c, _o) = one_object();
         assert_eq!(c.geo.gfporder, 0);
         let pfns: Vec<u64> = m

@@ -136,8 +136,8 @@ pub fn kmalloc_class_sizes(profile: &ArchProfile, era: Era) -> Vec<usize> {
 }
 
 /// Sizes of the structures the bootstrap caches must serve before `slab_early_init` is
-/// cleared, computed from the word size for an SMP build without spinlock debugging
-/// (`spinlock_t` = 4 bytes, 4-byte aligned; `long` and pointers one word).
+/// cleared, computed from the word size and `spinlock_t`'s size (4 bytes, 4-byte aligned,
+/// without lock debugging; `long` and pointers one word).
 ///
 /// Era A (2.6.24), two structures:
 /// * `struct arraycache_init` = `struct array_cache` (4 `unsigned int` + `spinlock_t` =
@@ -151,11 +151,21 @@ pub fn kmalloc_class_sizes(profile: &ArchProfile, era: Era) -> Vec<usize> {
 /// Era B (4.4), one structure: `struct kmem_cache_node` = `list_lock` first (4, padded to
 /// a word), then the same fields as `kmem_list3` without the lock: 64-bit 8+48+8+8+8+8+8+4
 /// = 100 → **104**; 32-bit 4+24+4+8+12+4 = **56**.
+///
+/// With lock debugging (`ArchProfile::spinlock_size` above 4) each `spinlock_t` is that
+/// many bytes and word-aligned (it holds the owner pointer): on 64-bit with
+/// `CONFIG_DEBUG_SPINLOCK` and `CONFIG_DEBUG_LOCK_ALLOC` (56 bytes) `kmem_cache_node` is
+/// 56+48+8+8+8+8+8+4 = 148 → **152**, so on arm64 4.4 (`KMALLOC_MIN_SIZE` 128) the
+/// bootstrap class is kmalloc-256 rather than kmalloc-128 — B.20's configuration.
 pub fn early_struct_sizes(profile: &ArchProfile, era: Era) -> Vec<usize> {
     let w = profile.word_size;
-    let array_cache = align_up(4 * 4 + 4, w);
-    let arraycache_init = array_cache + w;
-    // Fields after the three list heads, laid out in order: (size, alignment).
+    // spinlock_t: (size, alignment).
+    let lock = if profile.spinlock_size > 4 {
+        (profile.spinlock_size, w)
+    } else {
+        (4, 4)
+    };
+    // Fields laid out in order: (size, alignment); the struct is padded to a word.
     let lay = |fields: &[(usize, usize)]| {
         let mut off = 0;
         for &(size, align) in fields {
@@ -164,22 +174,27 @@ pub fn early_struct_sizes(profile: &ArchProfile, era: Era) -> Vec<usize> {
         align_up(off, w)
     };
     match era {
-        Era::A => vec![
-            arraycache_init,
-            lay(&[
-                (6 * w, w),
-                (w, w),
-                (4, 4),
-                (4, 4),
-                (4, 4),
-                (w, w),
-                (w, w),
-                (w, w),
-                (4, 4),
-            ]),
-        ],
+        Era::A => {
+            // struct array_cache: four unsigned ints and the lock, then `entry[]` aligned
+            // to a word; arraycache_init adds BOOT_CPUCACHE_ENTRIES = 1 entry.
+            let array_cache = align_up(lay(&[(4, 4), (4, 4), (4, 4), (4, 4), lock]), w);
+            vec![
+                array_cache + w,
+                lay(&[
+                    (6 * w, w),
+                    (w, w),
+                    (4, 4),
+                    (4, 4),
+                    lock,
+                    (w, w),
+                    (w, w),
+                    (w, w),
+                    (4, 4),
+                ]),
+            ]
+        }
         Era::B => vec![lay(&[
-            (4, 4),
+            lock,
             (6 * w, w),
             (w, w),
             (4, 4),
@@ -547,6 +562,41 @@ mod tests {
             (idx(8), idx(96), idx(136), idx(192)),
             (Some(128), Some(128), Some(256), Some(256))
         );
+    }
+
+    /// Lock debugging grows every `spinlock_t` and with it the bootstrap structures
+    /// (include/linux/spinlock_types.h: `magic`, `owner_cpu`, `owner` with
+    /// CONFIG_DEBUG_SPINLOCK, a 32-byte `lockdep_map` with CONFIG_DEBUG_LOCK_ALLOC).
+    #[test]
+    fn lock_debugging_grows_the_bootstrap_structures() {
+        let x = ArchProfile::x86_64();
+        let with = |spinlock_size| ArchProfile { spinlock_size, ..x };
+        // 2.6.24: array_cache 16 + lock, word-aligned, + one entry; kmem_list3 48 + 8 +
+        // 4 + 4, the lock word-aligned, + 24 + 4.
+        assert_eq!(early_struct_sizes(&x, Era::A), vec![32, 104]);
+        assert_eq!(early_struct_sizes(&with(24), Era::A), vec![48, 120]);
+        assert_eq!(early_struct_sizes(&with(56), Era::A), vec![80, 152]);
+        // 4.4 kmem_cache_node: the lock first.
+        assert_eq!(early_struct_sizes(&with(24), Era::B), vec![120]);
+        assert_eq!(early_struct_sizes(&with(56), Era::B), vec![152]);
+        // arm64 4.4 (KMALLOC_MIN_SIZE 128): INDEX_NODE is kmalloc-128 unless lockdep
+        // pushes kmem_cache_node past 128 bytes; then it is kmalloc-256 (B.20).
+        let arm = |spinlock_size| ArchProfile {
+            kmalloc_min_size: 128,
+            spinlock_size,
+            ..x
+        };
+        for (lock, class) in [(4, 128), (24, 128), (56, 256)] {
+            let s = sizes(&arm(lock), Era::B);
+            let early: Vec<usize> = early_classes(&arm(lock), Era::B)
+                .iter()
+                .map(|&i| s[i])
+                .collect();
+            assert_eq!(early, vec![class], "spinlock_t of {lock} bytes");
+        }
+        assert!(with(2).validate().is_err());
+        assert!(with(6).validate().is_err());
+        assert!(with(56).validate().is_ok());
     }
 
     #[test]

@@ -79,6 +79,20 @@ pub struct ArchProfile {
     pub debug_slab_leak: bool,
     /// Start of the kernel direct map (`PAGE_OFFSET`): virtual = physical + this.
     pub page_offset: u64,
+    /// `sizeof(spinlock_t)`: 4 for the x86 and arm64 ticket locks; lock debugging makes it
+    /// larger (include/linux/spinlock_types.h, v2.6.24 and v4.4.11): 24 on 64-bit with
+    /// `CONFIG_DEBUG_SPINLOCK` (`magic`, `owner_cpu`, `owner`), 56 with
+    /// `CONFIG_DEBUG_LOCK_ALLOC` as well (a 32-byte `struct lockdep_map`). It sizes the
+    /// bootstrap structures (2.6.24 `struct array_cache` and `struct kmem_list3`, 4.4
+    /// `struct kmem_cache_node`) and so decides which kmalloc classes are created with
+    /// `slab_early_init` — the condition of B.20, where a 152-byte `kmem_cache_node` made
+    /// kmalloc-256 the bootstrap class and left kmalloc-128 to choose off-slab.
+    #[serde(default = "default_spinlock_size")]
+    pub spinlock_size: usize,
+}
+
+fn default_spinlock_size() -> usize {
+    4
 }
 
 /// A named machine: a profile and the era of its kernel.
@@ -117,6 +131,7 @@ impl ArchProfile {
             debug: false,
             debug_slab_leak: false,
             page_offset: 0xffff_8800_0000_0000,
+            spinlock_size: 4,
         }
     }
 
@@ -214,6 +229,15 @@ impl ArchProfile {
         }
         if self.arch_slab_minalign != 0 && !pow2(self.arch_slab_minalign) {
             return Err("arch_slab_minalign must be 0 or a power of two".into());
+        }
+        if self.spinlock_size < 4
+            || !self.spinlock_size.is_multiple_of(4)
+            || self.spinlock_size > 256
+        {
+            return Err(format!(
+                "spinlock_size {} is not a multiple of 4 in 4..=256",
+                self.spinlock_size
+            ));
         }
         Ok(())
     }

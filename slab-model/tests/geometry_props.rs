@@ -74,6 +74,7 @@ fn profile() -> impl Strategy<Value = ArchProfile> {
                     debug,
                     debug_slab_leak: leak,
                     page_offset: 0xc000_0000,
+                    spinlock_size: 4,
                 }
             },
         )

@@ -302,6 +302,7 @@ impl GoldenRow {
             } else {
                 0xc000_0000
             },
+            spinlock_size: 4,
         }
     }
 

@@ -679,7 +679,8 @@ pub fn boot_smoke(profile: ArchProfile, era: Era, m: MutationSet) -> Result<(), 
     }
 }
 
-/// The profiles `boot` tries: every preset, and arm64 4.4's `KMALLOC_MIN_SIZE` 128 (B.20).
+/// The profiles `boot` tries: every preset, and arm64 4.4's `KMALLOC_MIN_SIZE` 128 without
+/// and with lock debugging (B.20).
 pub fn boot_profiles() -> Vec<(String, ArchProfile, Era)> {
     let mut v: Vec<(String, ArchProfile, Era)> = slab_model::profile::presets()
         .into_iter()
@@ -702,7 +703,22 @@ pub fn boot_profiles() -> Vec<(String, ArchProfile, Era)> {
         cache_line_size: 128,
         ..ArchProfile::tiny()
     };
-    v.push(("arm64-4.4 (KMALLOC_MIN_SIZE 128)".into(), arm64, Era::B));
+    v.push((
+        "arm64-4.4 (KMALLOC_MIN_SIZE 128)".into(),
+        arm64.clone(),
+        Era::B,
+    ));
+    // B.20's configuration: with CONFIG_DEBUG_SPINLOCK and CONFIG_DEBUG_LOCK_ALLOC a
+    // 56-byte spinlock_t makes kmem_cache_node 152 bytes, so kmalloc-256 is the
+    // bootstrap class and kmalloc-128 is created after slab_early_init is cleared.
+    v.push((
+        "arm64-4.4 lockdep (KMALLOC_MIN_SIZE 128, spinlock_t 56)".into(),
+        ArchProfile {
+            spinlock_size: 56,
+            ..arm64
+        },
+        Era::B,
+    ));
     v
 }
 
@@ -893,6 +909,36 @@ mod tests {
             before >= 2 * b.shuttle_iterations,
             "precondition: {m} is found after at least one whole scenario ({before} executions before {name})"
         );
+    }
+
+    /// B.20 needs lock debugging: on arm64 4.4 without it kmalloc-128 is the bootstrap
+    /// class (on-slab under `slab_early_init`) and the pre-4.4 threshold changes nothing
+    /// at boot; with a 56-byte `spinlock_t` kmalloc-256 is, kmalloc-128 is created later,
+    /// goes off-slab and is its own freelist cache, and the first kmalloc(128) recurses.
+    #[test]
+    fn b20_boots_fail_only_with_lock_debugging() {
+        let profiles = boot_profiles();
+        let by_name = |needle: &str| {
+            profiles
+                .iter()
+                .find(|(n, _, _)| n.contains(needle))
+                .cloned()
+                .expect("a boot profile")
+        };
+        let m = MutationSet::only(Mutation::OffslabSelfDescriptor);
+        let (_, plain, era) = by_name("arm64-4.4 (");
+        assert_eq!(boot_smoke(plain.clone(), era, MutationSet::NONE), Ok(()));
+        assert_eq!(boot_smoke(plain, era, m), Ok(()));
+        let (_, lockdep, era) = by_name("arm64-4.4 lockdep");
+        assert_eq!(boot_smoke(lockdep.clone(), era, MutationSet::NONE), Ok(()));
+        let e = boot_smoke(lockdep, era, m).expect_err("B.20 is a boot failure");
+        assert!(e.contains("cache_grow recursion"), "{e}");
+        let d = detect(
+            Mutation::OffslabSelfDescriptor,
+            Checker::Boot,
+            &MatrixBudget::default(),
+        );
+        assert!(d.caught && d.detail.contains("lockdep"), "{d:?}");
     }
 
     #[test]

@@ -90,6 +90,11 @@ pub struct GeometryArgs {
     /// PAGE_OFFSET (accepts 0x…).
     #[arg(long, value_parser = parse_u64)]
     pub page_offset: Option<u64>,
+    /// sizeof(spinlock_t): 4, or 24 / 56 on 64-bit with CONFIG_DEBUG_SPINLOCK /
+    /// CONFIG_DEBUG_LOCK_ALLOC (sizes the bootstrap structures, so which kmalloc
+    /// classes are created with slab_early_init).
+    #[arg(long)]
+    pub spinlock_size: Option<usize>,
     /// Cache name (default: `cache`, or the kmalloc name with --kmalloc).
     #[arg(long)]
     pub name: Option<String>,
@@ -423,7 +428,8 @@ fn build_profile(a: &GeometryArgs) -> Result<(ArchProfile, Era), String> {
         arch_slab_minalign,
         debug,
         debug_slab_leak,
-        page_offset
+        page_offset,
+        spinlock_size
     );
     // Reject impossible machines before any size-class arithmetic runs on them.
     prof.validate()

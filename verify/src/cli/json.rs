@@ -95,6 +95,7 @@ pub struct ProfileRow {
     debug: bool,
     debug_slab_leak: bool,
     page_offset: String,
+    spinlock_size: usize,
 }
 
 impl From<&ArchProfile> for ProfileRow {
@@ -117,6 +118,7 @@ impl From<&ArchProfile> for ProfileRow {
             debug,
             debug_slab_leak,
             page_offset,
+            spinlock_size,
         } = *p;
         ProfileRow {
             page_size,
@@ -135,6 +137,7 @@ impl From<&ArchProfile> for ProfileRow {
             debug,
             debug_slab_leak,
             page_offset: hex(page_offset),
+            spinlock_size,
         }
     }
 }
