@@ -156,3 +156,36 @@ fn every_sequential_suite_is_in_the_mutant_fast_pass() {
         );
     }
 }
+
+/// The downstream workflow that runs every cargo-mutants shard at once covers exactly the
+/// shards ci/mutants.sh cuts: its matrix is 1..=N for the script's default N, and it
+/// passes the same N (a shorter matrix would leave slices of the model unmutated with
+/// every job green).
+#[test]
+fn the_mutants_shards_workflow_runs_every_shard_of_ci_mutants_sh() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let script = std::fs::read_to_string(format!("{root}/ci/mutants.sh")).expect("ci/mutants.sh");
+    let n: usize = script
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("shards=${MUTANT_SHARDS:-"))
+        .and_then(|rest| rest.strip_suffix('}'))
+        .expect("ci/mutants.sh sets shards=${MUTANT_SHARDS:-N}")
+        .parse()
+        .expect("a number of shards");
+    let wf = std::fs::read_to_string(format!("{root}/ci/github/workflows/mutants-shards.yml"))
+        .expect("ci/github/workflows/mutants-shards.yml");
+    let matrix: Vec<usize> = wf
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("shard: ["))
+        .and_then(|rest| rest.strip_suffix(']'))
+        .expect("a `shard: [..]` matrix")
+        .split(',')
+        .map(|s| s.trim().parse().expect("a shard number"))
+        .collect();
+    assert_eq!(matrix, (1..=n).collect::<Vec<_>>());
+    assert!(
+        wf.lines()
+            .any(|l| l.trim() == format!("MUTANT_SHARDS: \"{n}\"")),
+        "the workflow passes MUTANT_SHARDS={n}"
+    );
+}
