@@ -1709,3 +1709,134 @@ fn b20_an_arm64_lockdep_boot_makes_kmalloc_128_its_own_freelist_cache() {
     let msg = slab_verify::scenarios::panic_message(&r.expect_err("the grow recurses"));
     assert!(msg.contains("cache_grow recursion"), "{msg}");
 }
+
+/// With `tune-frees-array-early` the 2.6.24 tuner swaps a CPU's array without waiting for
+/// that CPU: if the CPU has interrupts off at that moment (it is inside
+/// `____cache_alloc` or `__cache_free`, using the array), the std backend reports the
+/// race at the swap instead of letting the tuner free an array in use. The counterpart of
+/// `tune_frees_array_early_alone_swaps_the_arrays_like_the_faithful_tune`.
+#[test]
+fn tune_frees_array_early_reports_a_swap_under_a_cpu_with_interrupts_off() {
+    let m = mutated(
+        Era::A,
+        MutationSet::only(Mutation::TuneFreesArrayEarly),
+        false,
+    );
+    let c = create(&m, "tr", 500);
+    let irq1 = m.interrupt(1, "irq1");
+    let held = irq1.local_irq_disable();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        m.tuner(0, "tuner")
+            .do_tune_cpucache_checked(&c, 8, 4, 0)
+            .expect("valid tunables");
+    }));
+    drop(held);
+    let msg = slab_verify::scenarios::panic_message(&r.expect_err("a race report"));
+    assert!(
+        msg.contains("data race") && msg.contains("cpu1's array_cache"),
+        "{msg}"
+    );
+}
+
+/// `drain_array` of another CPU's array (the reap work running on the wrong CPU, B.27)
+/// touches that array without its owner's protection: if the owner has interrupts off
+/// at that moment, the std backend reports the race instead of draining an array in use.
+#[test]
+fn draining_another_cpus_array_while_it_has_interrupts_off_is_a_reported_race() {
+    for era in ERAS {
+        let m = mutated(era, MutationSet::NONE, false);
+        let c = create(&m, "dr", 500);
+        let objs = alloc_n(&m, 1, &c, 3);
+        free(&m, 1, &c, &objs);
+        assert!(
+            ac(&m, &c, 1).avail() > 0,
+            "era {era}: cpu1's array holds objects"
+        );
+        let irq1 = m.interrupt(1, "irq1");
+        let held = irq1.local_irq_disable();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            m.reaper(0, "reap0").drain_cpu_array(&c, 1, true);
+        }));
+        drop(held);
+        let msg = slab_verify::scenarios::panic_message(&r.expect_err("a race report"));
+        assert!(
+            msg.contains("data race") && msg.contains("cpu1's array_cache"),
+            "era {era}: {msg}"
+        );
+    }
+}
+
+/// `cpu_cache_get` is a concurrency point only in 4.4, where `cachep->cpu_cache` is a
+/// per-CPU pointer the tuner republishes (`__do_tune_cpucache`); 2.6.24's
+/// `cachep->array[cpu]` is read under the irq-off section that also protects its swap,
+/// so neither the allocation path nor the reaper passes a `read(cpu_cache)` site there.
+#[test]
+fn read_cpu_cache_is_a_site_of_4_4_only() {
+    for era in ERAS {
+        let m = mutated(era, MutationSet::NONE, false);
+        let c = create(&m, "rc", 500);
+        let want = era == Era::B;
+        let reaped = {
+            m.advance_jiffies(4 * HZ);
+            m.reaper(0, "reap0").cache_reap();
+            m.sites().contains(&Site::ReadCpuCache)
+        };
+        if era == Era::A {
+            assert!(!reaped, "era A: cache_reap");
+        }
+        let o = alloc(&m, 0, &c);
+        assert_eq!(
+            m.sites().contains(&Site::ReadCpuCache),
+            want,
+            "era {era}: after an allocation"
+        );
+        free(&m, 0, &c, &[o]);
+        assert_eq!(
+            m.sites().contains(&Site::ReadCpuCache),
+            want,
+            "era {era}: after a free"
+        );
+    }
+}
+
+/// The page allocator may sleep only inside `cache_grow`'s irq-enable window: a
+/// `GFP_ATOMIC` grow has no window (`local_flags & __GFP_WAIT` is clear), so a migration
+/// planned for "after the page allocation" waits for the next grow that sleeps.
+#[test]
+fn an_atomic_grow_never_sleeps_after_its_page_allocation() {
+    for era in ERAS {
+        let m = mutated(era, MutationSet::NONE, true);
+        let c = create(&m, "as", 1300);
+        tune(&m, &c, 1, 1, 0);
+        let mut t = m.task(0, "t");
+        t.plan_migration_at(MigrationPoint::AfterGetpages, 1);
+        let a = t
+            .kmem_cache_alloc(&c, Gfp::ATOMIC)
+            .unwrap()
+            .expect("memory");
+        assert_eq!(
+            m.node_snapshot(&c, 0).all_slabs().count(),
+            1,
+            "era {era}: grew"
+        );
+        assert_eq!(t.cpu(), 0, "era {era}: no sleep without the window");
+        // Two more objects use up the slab; the fourth allocation grows with a window.
+        let mut objs = vec![a];
+        for _ in 0..3 {
+            objs.push(
+                t.kmem_cache_alloc(&c, Gfp::KERNEL)
+                    .unwrap()
+                    .expect("memory"),
+            );
+        }
+        assert_eq!(
+            m.node_snapshot(&c, 0).all_slabs().count(),
+            2,
+            "era {era}: grew again"
+        );
+        assert_eq!(t.cpu(), 1, "era {era}: slept in the window and moved");
+        for o in objs {
+            t.kmem_cache_free(&c, o).unwrap();
+        }
+    }
+}

@@ -139,3 +139,26 @@ impl fmt::Display for Site {
         f.write_str(self.name())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Site;
+
+    /// The map names every unlocked access by what it does to the word — `peek(..)`,
+    /// `read(..)`, `clear(..)`, `racy(..)` — and every other site by the lock, IPI or
+    /// sleep it is; counterexample pages colour a row by this class, so the two must
+    /// agree for every site.
+    #[test]
+    fn the_unlocked_accesses_are_exactly_the_sites_named_as_accesses() {
+        let access = |n: &str| {
+            ["peek(", "read(", "clear(", "racy("]
+                .iter()
+                .any(|p| n.starts_with(p))
+        };
+        for &s in Site::ALL {
+            assert_eq!(s.is_unlocked_access(), access(s.name()), "{}", s.name());
+        }
+        assert!(Site::ALL.iter().any(|s| s.is_unlocked_access()));
+        assert!(Site::ALL.iter().any(|s| !s.is_unlocked_access()));
+    }
+}
