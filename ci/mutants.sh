@@ -7,6 +7,9 @@
 #                                 # re-test shard 7's missed mutants with loom and shuttle
 #   MUTANT_PASS=recheck MUTANT_SHARD=7 ci/mutants.sh
 #                                 # after new tests: re-test only what shard 7 missed
+#   MUTANT_PASS=recheck MUTANT_SHARD=all ci/mutants.sh
+#                                 # re-test what every shard run so far still misses,
+#                                 # in one run (one baseline build instead of one a shard)
 #   ci/mutants-table.py mutants/  # the per-file table of every shard run so far
 #
 # Shards are consecutive slices of cargo-mutants' mutant list (`--sharding slice`), which
@@ -40,7 +43,13 @@ command -v cargo-mutants >/dev/null 2>&1 || cargo install cargo-mutants --locked
 shards=${MUTANT_SHARDS:-40}
 shard=${MUTANT_SHARD:-1}
 pass=${MUTANT_PASS:-fast}
-if ! [[ "$shard" =~ ^[0-9]+$ && "$shards" =~ ^[0-9]+$ ]] || [ "$shard" -lt 1 ] || [ "$shard" -gt "$shards" ]; then
+if [ "$shard" = all ] && [ "$pass" != recheck ]; then
+  echo "ci/mutants.sh: MUTANT_SHARD=all is for MUTANT_PASS=recheck only" >&2
+  exit 2
+fi
+if [ "$shard" = all ]; then
+  : # every shard's latest pass; checked below
+elif ! [[ "$shard" =~ ^[0-9]+$ && "$shards" =~ ^[0-9]+$ ]] || [ "$shard" -lt 1 ] || [ "$shard" -gt "$shards" ]; then
   echo "ci/mutants.sh: MUTANT_SHARD=$shard of MUTANT_SHARDS=$shards: need 1 <= shard <= shards" >&2
   exit 2
 fi
@@ -78,12 +87,16 @@ args=(-p slab-model --features "$features" -C=--package=slab-suite -C=--lib)
 for t in "${tests[@]}"; do args+=("-C=--test=$t"); done
 
 select=()
-fast_out="mutants/shard-$(printf %02d "$shard")-of-$(printf %02d "$shards")"
+if [ "$shard" = all ]; then
+  fast_out="mutants/shard-all-of-$(printf %02d "$shards")"
+else
+  fast_out="mutants/shard-$(printf %02d "$shard")-of-$(printf %02d "$shards")"
+fi
 out="$fast_out$suffix"
 if [ -n "${MUTANT_FILES:-}" ]; then
   for f in $MUTANT_FILES; do select+=(-f "$f"); done
   out="mutants/files"
-else
+elif [ "$shard" != all ]; then
   # cargo-mutants numbers shards from 0.
   select=(--shard "$((shard - 1))/$shards" --sharding slice)
 fi
@@ -97,7 +110,7 @@ if [ "$pass" != fast ]; then
   if [ "$pass" = recheck ] && [ -f "$fast_out-deep/mutants.out/outcomes.json" ]; then
     seed="$fast_out-deep"
   fi
-  if [ ! -f "$seed/mutants.out/outcomes.json" ]; then
+  if [ "$shard" != all ] && [ ! -f "$seed/mutants.out/outcomes.json" ]; then
     echo "ci/mutants.sh: the $pass pass re-tests what the fast pass missed: run the fast pass of shard $shard first" >&2
     exit 2
   fi
@@ -111,6 +124,17 @@ if [ "$pass" != fast ]; then
   # each costs the whole 300 s timeout again.
   from=("$seed/mutants.out/missed.txt")
   if [ "$pass" = deep ]; then from+=("$seed/mutants.out/timeout.txt"); fi
+  if [ "$shard" = all ]; then
+    # Each shard's latest pass: its recheck, else its deep pass, else its fast pass.
+    from=()
+    for f in mutants/shard-[0-9][0-9]-of-"$(printf %02d "$shards")"; do
+      latest="$f"
+      for s in "$f-deep" "$f-recheck"; do
+        if [ -f "$s/mutants.out/outcomes.json" ]; then latest="$s"; fi
+      done
+      from+=("$latest/mutants.out/missed.txt")
+    done
+  fi
   mapfile -t select < <(cat "${from[@]}" 2>/dev/null |
     python3 -c '
 import re, sys
