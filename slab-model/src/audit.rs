@@ -260,7 +260,22 @@ impl<P: Platform> Machine<P> {
                 continue;
             }
             let ac = cachep.cpu_cache_get(tok);
+            let avail_word = crate::sync::PeekWord::read_once(&cachep.ac_words(ac).avail);
             let entries = cachep.ac(tok, ac, |a| {
+                // Read before this access republishes it: the reaper's unlocked peek.
+                if avail_word != a.avail() {
+                    out.push(
+                        "peek-words",
+                        name,
+                        None,
+                        None,
+                        None,
+                        format!(
+                            "the unlocked copy of cpu{cpu}'s ac->avail reads {avail_word} but the array holds {}",
+                            a.avail()
+                        ),
+                    );
+                }
                 if a.avail() > a.limit {
                     out.push(
                         "array-bounds",
@@ -294,6 +309,17 @@ impl<P: Platform> Machine<P> {
         for (node, n) in cachep.nodes.iter().enumerate() {
             let lock = n.spin_lock(&tokens[0]);
             n.lists(&lock, |l| {
+                // Before this section's own publish refreshes them.
+                for (what, word, lists) in n.stale_peeks(l) {
+                    out.push(
+                        "peek-words",
+                        name,
+                        Some(node),
+                        None,
+                        None,
+                        format!("the unlocked copy of {what} reads {word} but the lists say {lists}"),
+                    );
+                }
                 let mut walked = 0;
                 let mut free_sum = 0;
                 for kind in [ListKind::Full, ListKind::Partial, ListKind::Free] {
@@ -905,6 +931,24 @@ mod tests {
             r.violations
                 .iter()
                 .any(|v| v.invariant == "page-double-free" && v.slab == Some(pfn)),
+            "{r}"
+        );
+    }
+
+    /// A peek word that disagrees with the locked data (here: `free_objects` changed
+    /// behind the lists' back) is a finding.
+    #[test]
+    fn a_stale_peek_word_is_a_finding() {
+        use crate::sync::PeekWord;
+        let (m, c, _o) = one_object();
+        let n = &c.nodes[0];
+        let word = n.peek_free_objects();
+        n.peek.free_objects.write_once(word + 5);
+        let r = finds(&m, "peek-words");
+        assert!(
+            r.violations
+                .iter()
+                .any(|v| v.detail.contains("free_objects")),
             "{r}"
         );
     }

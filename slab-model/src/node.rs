@@ -113,7 +113,7 @@ pub(crate) struct NodePeek<P: Platform> {
     /// `n->shared` as a pointer value (0 = NULL).
     shared_ptr: P::Word,
     shared: [SharedWords<P>; SHARED_RING],
-    free_objects: P::Word,
+    pub(crate) free_objects: P::Word,
     free_limit: P::Word,
     /// `!list_empty(&n->slabs_free)`.
     slabs_free: P::Word,
@@ -386,6 +386,45 @@ impl<P: Platform> KmemCacheNode<P> {
     }
 }
 
+impl<P: Platform> KmemCacheNode<P> {
+    /// The peek words that disagree with the locked lists `l`, as `(word, word's value,
+    /// the lists' value)`. Every locked section ends by publishing, so at a quiescent
+    /// point (the audit, with every CPU's token and this node's lock) each word equals
+    /// what the lists say; a word that does not would feed a stale value to the next
+    /// unlocked reader (`cache_reap`'s `free_limit`, `drain_freelist`'s `list_empty`,
+    /// `drain_array`'s `n->shared`). In the kernel the two are the same memory.
+    pub(crate) fn stale_peeks(&self, l: &NodeLists) -> Vec<(&'static str, usize, usize)> {
+        let w = &self.peek;
+        let mut out = Vec::new();
+        let mut check = |what: &'static str, word: &P::Word, want: usize| {
+            let got = word.read_once();
+            if got != want {
+                out.push((what, got, want));
+            }
+        };
+        check("free_objects", &w.free_objects, l.free_objects);
+        check("free_limit", &w.free_limit, l.free_limit);
+        check(
+            "list_empty(slabs_free)",
+            &w.slabs_free,
+            usize::from(!l.slabs.free.is_empty()),
+        );
+        check(
+            "slabs_full/partial",
+            &w.slabs_inuse,
+            usize::from(!l.slabs.full.is_empty() || !l.slabs.partial.is_empty()),
+        );
+        check("n->shared", &w.shared_ptr, l.shared_id as usize);
+        if let (Some(sh), true) = (l.shared.as_ref(), l.shared_id != 0) {
+            let sw = &w.shared[(l.shared_id as usize) % SHARED_RING];
+            check("shared array id", &sw.id, l.shared_id as usize);
+            check("shared->avail", &sw.avail, sh.avail());
+            check("shared array kfree'd", &sw.freed, 0);
+        }
+        out
+    }
+}
+
 /// Brings the peek words up to date at the end of a locked section (only the changed
 /// ones are written, so an unchanged section adds no scheduling point).
 fn publish<P: Platform>(peek: &NodePeek<P>, l: &mut NodeLists) {
@@ -437,4 +476,101 @@ fn publish<P: Platform>(peek: &NodePeek<P>, l: &mut NodeLists) {
         peek.slabs_inuse.write_once(now.slabs_inuse as usize);
     }
     l.published = now;
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sync::StdPlatform;
+    use crate::{
+        ArchProfile, CreateArgs, Era, KmallocSetup, KmemCache, Machine, MachineConfig, SlabFlags,
+    };
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::Arc;
+
+    fn machine(era: Era) -> (Machine<StdPlatform>, Arc<KmemCache<StdPlatform>>) {
+        let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
+        cfg.kmalloc = KmallocSetup::UpTo(256);
+        let m = Machine::<StdPlatform>::new(cfg).expect("boots");
+        let c = m
+            .kmem_cache_create(CreateArgs {
+                name: "n".into(),
+                size: 500,
+                align: 0,
+                flags: SlabFlags::default(),
+                ctor: false,
+            })
+            .expect("creates");
+        (m, c)
+    }
+
+    /// A shared-array pointer read before `do_tune_cpucache` replaced (and `kfree`d) the
+    /// array is a use-after-free when drained under the lock afterwards; the report says
+    /// the array was already freed, which is what tells the 2.6.24/4.4 tune (free after
+    /// the swap) from a drain that raced the swap itself.
+    #[test]
+    fn draining_a_shared_array_replaced_by_a_tune_reports_it_freed() {
+        for era in [Era::A, Era::B] {
+            let (m, c) = machine(era);
+            let n = &c.nodes[0];
+            let old = n.peek_shared_ptr();
+            assert_ne!(old, 0, "era {era}: a shared array on a 2-CPU machine");
+            m.tuner(0, "tuner")
+                .do_tune_cpucache_checked(&c, 8, 4, 2)
+                .expect("valid tunables");
+            assert_ne!(n.peek_shared_ptr(), old, "era {era}: replaced");
+            let t = m.task(0, "t");
+            let irq = t.local_irq_disable();
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                let lock = n.spin_lock(&irq);
+                n.lists(&lock, |l| {
+                    n.shared_at(l, old, "drain_array");
+                });
+            }));
+            let e = r.expect_err("a use-after-free");
+            let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+            assert!(
+                msg.starts_with("use-after-free: drain_array drains shared array")
+                    && msg.contains("and kfree'd"),
+                "era {era}: {msg}"
+            );
+        }
+    }
+
+    /// `drain_freelist` looks at `list_empty(&n->slabs_free)` without the lock and takes
+    /// `list_lock` only when the list looks non-empty: with no free slab it returns
+    /// without a locked section.
+    #[test]
+    fn drain_freelist_locks_only_a_node_with_free_slabs() {
+        use crate::trace::{EventKind, LockName};
+        for era in [Era::A, Era::B] {
+            let (m, c) = machine(era);
+            let mut t = m.task(0, "t");
+            let o = t
+                .kmem_cache_alloc(&c, crate::Gfp::KERNEL)
+                .expect("no misuse")
+                .expect("memory");
+            let locks = |from: usize| {
+                m.trace.events()[from..]
+                    .iter()
+                    .filter(|e| e.kind == EventKind::LockTaken(LockName::ListLock { node: 0 }))
+                    .count()
+            };
+            let from = m.trace.events().len();
+            assert_eq!(m.reaper(0, "reap0").drain_freelist(&c, 0, 1), 0);
+            assert_eq!(locks(from), 0, "era {era}: no free slab, no lock");
+            t.kmem_cache_free(&c, o).expect("no misuse");
+            m.reaper(0, "reap0").drain_cpu_array(&c, 0, true);
+            assert!(
+                !m.node_snapshot(&c, 0).slabs_free.is_empty(),
+                "era {era}: a free slab"
+            );
+            let from = m.trace.events().len();
+            assert_eq!(
+                m.reaper(0, "reap0").drain_freelist(&c, 0, 1),
+                1,
+                "era {era}"
+            );
+            assert!(locks(from) >= 1, "era {era}: locked to unlink it");
+        }
+    }
 }

@@ -590,6 +590,28 @@ mod tests {
         BuddyAllocator::new(p, FaultInjection::default()).unwrap()
     }
 
+    /// The smallest machine: exactly one max-order block (4 MiB at 4 KiB pages, MAX_ORDER
+    /// 11) per node boots, as one free block per node; a page less is refused.
+    #[test]
+    fn one_max_order_block_per_node_is_the_smallest_layout() {
+        for nodes in [1, 2] {
+            let p = ArchProfile {
+                nodes,
+                ram_bytes: nodes as u64 * (4 << 20),
+                ..ArchProfile::tiny()
+            };
+            let layout = node_layout(&p).expect("exactly one block per node");
+            assert!(layout.iter().all(|r| r.end - r.start == 1024), "{layout:?}");
+            let b = buddy(&p);
+            assert!((0..nodes).all(|n| b.nr_free(n, 10) == 1));
+            let short = ArchProfile {
+                ram_bytes: p.ram_bytes - 4096,
+                ..p
+            };
+            assert!(node_layout(&short).is_err());
+        }
+    }
+
     #[test]
     fn boot_layout() {
         let b = buddy(&tiny());
