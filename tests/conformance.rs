@@ -1840,3 +1840,64 @@ fn an_atomic_grow_never_sleeps_after_its_page_allocation() {
         }
     }
 }
+
+/// After the window `cache_alloc_refill` re-reads its CPU's array (`ac =
+/// cpu_cache_get(cachep)`) and retries only if that array is still empty (`if
+/// (!ac->avail) goto retry`): a task the scheduler moved to a CPU whose array holds
+/// objects takes one of those, and the slab it just grew stays free on the node.
+#[test]
+fn after_a_migration_into_a_stocked_array_the_refill_does_not_retry() {
+    for era in ERAS {
+        let m = mutated(era, MutationSet::NONE, true);
+        let c = create(&m, "ms", 1300);
+        tune(&m, &c, 4, 2, 0);
+        // cpu1's array holds objects; node 0 has no free object left.
+        let stock = alloc_n(&m, 1, &c, 3);
+        free(&m, 1, &c, &stock[..2]);
+        assert_eq!(ac(&m, &c, 1).avail(), 2, "era {era}");
+        assert_eq!(node(&m, &c).free_objects, 0, "era {era}");
+        let mut t = m.task(0, "t");
+        t.plan_migration_at(MigrationPoint::WindowClose, 1);
+        let o = t
+            .kmem_cache_alloc(&c, Gfp::KERNEL)
+            .unwrap()
+            .expect("memory");
+        assert_eq!(t.cpu(), 1, "era {era}: moved in the window");
+        assert!(stock[..2].contains(&o), "era {era}: one of cpu1's objects");
+        assert_eq!(ac(&m, &c, 1).avail(), 1, "era {era}");
+        assert_eq!(ac(&m, &c, 0).avail(), 0, "era {era}");
+        assert_eq!(
+            node(&m, &c).free_objects,
+            c.num(),
+            "era {era}: the new slab stays free"
+        );
+        t.kmem_cache_free(&c, o).unwrap();
+    }
+}
+
+/// `no-recheck-after-grow` is the slip of retrying after every successful grow without
+/// looking at the array (the `BUG_ON(ac->avail > 0)` of the retry path is exactly the
+/// check the slip skips): after a migration into a stocked array it refills on top of the
+/// objects already there, sizing the batch from the stale count, and takes more objects
+/// than the node's lists account for — the `free_objects` failure the catalogue
+/// describes, not the `BUG_ON`.
+#[test]
+fn no_recheck_after_grow_refills_on_top_of_a_stocked_array() {
+    for era in ERAS {
+        let m = mutated(era, MutationSet::only(Mutation::NoRecheckAfterGrow), false);
+        let c = create(&m, "mr", 1300);
+        tune(&m, &c, 4, 2, 0);
+        let stock = alloc_n(&m, 1, &c, 3);
+        free(&m, 1, &c, &stock[..2]);
+        let mut t = m.task(0, "t");
+        t.plan_migration_at(MigrationPoint::WindowClose, 1);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = t.kmem_cache_alloc(&c, Gfp::KERNEL);
+        }));
+        let msg = slab_verify::scenarios::panic_message(&r.expect_err("the slip fails"));
+        assert!(
+            msg.contains("free_objects") && !msg.contains("BUG_ON"),
+            "era {era}: {msg}"
+        );
+    }
+}
