@@ -161,4 +161,13 @@ mod tests {
         assert!(Site::ALL.iter().any(|s| s.is_unlocked_access()));
         assert!(Site::ALL.iter().any(|s| !s.is_unlocked_access()));
     }
+
+    /// Traces and counterexample pages print a site by its map name.
+    #[test]
+    fn a_site_displays_as_its_map_name() {
+        for &s in Site::ALL {
+            assert_eq!(s.to_string(), s.name());
+        }
+        assert_eq!(Site::ListLock.to_string(), "spin_lock(list_lock)");
+    }
 }

@@ -471,3 +471,56 @@ impl SlabSet {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{bufctl_end, Freelist, ListKind, Slab, SlabSet};
+
+    fn slab(pfn: u64) -> Slab {
+        Slab::new(
+            pfn,
+            0,
+            pfn << 12,
+            0,
+            pfn << 12,
+            4,
+            0,
+            false,
+            Freelist::Stack {
+                idx: vec![0, 1, 2, 3],
+            },
+        )
+    }
+
+    /// A node's slab set counts what it holds: `len` of each list is its number of
+    /// slabs (STATS' `<maxfreeable>` and the audit read `slabs_free`'s), and the set is
+    /// empty exactly when it holds none.
+    #[test]
+    fn the_lists_count_their_slabs() {
+        let mut set = SlabSet::default();
+        assert!(set.is_empty());
+        for pfn in [0x400, 0x401, 0x402] {
+            set.insert(slab(pfn));
+            set.list_add_tail(pfn, ListKind::Free);
+        }
+        assert!(!set.is_empty());
+        assert_eq!((set.len(), set.free.len(), set.partial.len()), (3, 3, 0));
+        set.list_del(0x401);
+        set.list_add(0x401, ListKind::Partial);
+        assert_eq!((set.free.len(), set.partial.len()), (2, 1));
+        for pfn in [0x400, 0x401, 0x402] {
+            set.list_del(pfn);
+            set.remove(pfn);
+        }
+        assert!(set.is_empty() && set.free.is_empty());
+        assert_eq!(set.free.len(), 0);
+    }
+
+    /// 2.6.24 `#define BUFCTL_END (((kmem_bufctl_t)(~0U))-0)`: all ones in the bufctl's
+    /// width — `unsigned int` since 2.6.14, `unsigned short` on i386 before.
+    #[test]
+    fn bufctl_end_is_all_ones_of_the_bufctl_width() {
+        assert_eq!(bufctl_end(4), 0xffff_ffff);
+        assert_eq!(bufctl_end(2), 0xffff);
+    }
+}
