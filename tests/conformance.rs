@@ -1703,10 +1703,9 @@ fn b20_an_arm64_lockdep_boot_makes_kmalloc_128_its_own_freelist_cache() {
         (c.geo.descriptor, c.num(), c.geo.mgmt_size),
         (DescriptorSource::SelfCache, 32, 32)
     );
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let msg = panic_of(|| {
         let _ = m.task(0, "t").kmem_cache_alloc(&c, Gfp::KERNEL);
-    }));
-    let msg = slab_verify::scenarios::panic_message(&r.expect_err("the grow recurses"));
+    });
     assert!(msg.contains("cache_grow recursion"), "{msg}");
 }
 
@@ -1723,15 +1722,13 @@ fn tune_frees_array_early_reports_a_swap_under_a_cpu_with_interrupts_off() {
         false,
     );
     let c = create(&m, "tr", 500);
-    let irq1 = m.interrupt(1, "irq1");
-    let held = irq1.local_irq_disable();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        m.tuner(0, "tuner")
-            .do_tune_cpucache_checked(&c, 8, 4, 0)
-            .expect("valid tunables");
-    }));
-    drop(held);
-    let msg = slab_verify::scenarios::panic_message(&r.expect_err("a race report"));
+    let msg = with_irqs_off_on(&m, 1, || {
+        panic_of(|| {
+            m.tuner(0, "tuner")
+                .do_tune_cpucache_checked(&c, 8, 4, 0)
+                .expect("valid tunables");
+        })
+    });
     assert!(
         msg.contains("data race") && msg.contains("cpu1's array_cache"),
         "{msg}"
@@ -1752,13 +1749,11 @@ fn draining_another_cpus_array_while_it_has_interrupts_off_is_a_reported_race() 
             ac(&m, &c, 1).avail() > 0,
             "era {era}: cpu1's array holds objects"
         );
-        let irq1 = m.interrupt(1, "irq1");
-        let held = irq1.local_irq_disable();
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            m.reaper(0, "reap0").drain_cpu_array(&c, 1, true);
-        }));
-        drop(held);
-        let msg = slab_verify::scenarios::panic_message(&r.expect_err("a race report"));
+        let msg = with_irqs_off_on(&m, 1, || {
+            panic_of(|| {
+                m.reaper(0, "reap0").drain_cpu_array(&c, 1, true);
+            })
+        });
         assert!(
             msg.contains("data race") && msg.contains("cpu1's array_cache"),
             "era {era}: {msg}"
@@ -1891,10 +1886,9 @@ fn no_recheck_after_grow_refills_on_top_of_a_stocked_array() {
         free(&m, 1, &c, &stock[..2]);
         let mut t = m.task(0, "t");
         t.plan_migration_at(MigrationPoint::WindowClose, 1);
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let msg = panic_of(|| {
             let _ = t.kmem_cache_alloc(&c, Gfp::KERNEL);
-        }));
-        let msg = slab_verify::scenarios::panic_message(&r.expect_err("the slip fails"));
+        });
         assert!(
             msg.contains("free_objects") && !msg.contains("BUG_ON"),
             "era {era}: {msg}"

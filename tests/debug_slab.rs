@@ -421,12 +421,10 @@ fn check_slabp_finds_a_corrupt_bufctl_chain_in_era_a() {
     cfg.mutations = MutationSet::only(Mutation::FreelistDuplicate);
     let m = Machine::new(cfg).unwrap();
     let c = create(&m, "chain", 200);
-    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let msg = panic_of(|| {
         let mut t = m.task(0, "t");
         let _ = t.kmem_cache_alloc(&c, Gfp::KERNEL);
-    }))
-    .expect_err("BUG()");
-    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    });
     assert!(
         msg.starts_with("slab: Internal list corruption detected in cache 'chain'"),
         "{msg}"

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Cache, M};
+use common::{panic_of, Cache, M};
 use slab_model::{Era, FaultInjection, Gfp, Mutation, MutationSet, SlabError};
 
 /// Three CPUs: cpu0 and cpu1 on node 0, cpu2 alone on node 1 (`cpu * nodes / cpus`).
@@ -259,13 +259,9 @@ fn known_bad_hotplug_variants_are_caught() {
         let m = unaudited(era, Mutation::HotplugFreesNode);
         let c = cache(&m);
         m.task(0, "hp").cpu_down(2).unwrap();
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            m.task(0, "cpu0").kmem_cache_alloc_node(&c, Gfp::KERNEL, 1)
-        }));
-        let msg = r
-            .err()
-            .and_then(|e| e.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let msg = panic_of(|| {
+            let _ = m.task(0, "cpu0").kmem_cache_alloc_node(&c, Gfp::KERNEL, 1);
+        });
         assert!(
             msg.contains("use-after-free") && msg.contains("cpuup_canceled"),
             "era {era}: hotplug-frees-node not caught: {msg}"

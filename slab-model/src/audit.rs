@@ -11,7 +11,7 @@ use crate::cpu::{Context, ContextKind};
 use crate::geometry::DescriptorSource;
 use crate::machine::{Machine, Owner};
 use crate::memory::{PG_HEAD, PG_SLAB, PG_TAIL};
-use crate::sync::{Lock, Platform};
+use crate::sync::{Lock, PeekWord, Platform};
 use crate::trace::ListKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -260,7 +260,7 @@ impl<P: Platform> Machine<P> {
                 continue;
             }
             let ac = cachep.cpu_cache_get(tok);
-            let avail_word = crate::sync::PeekWord::read_once(&cachep.ac_words(ac).avail);
+            let avail_word = cachep.ac_words(ac).avail.read_once();
             let entries = cachep.ac(tok, ac, |a| {
                 // Read before this access republishes it: the reaper's unlocked peek.
                 if avail_word != a.avail() {
@@ -798,28 +798,14 @@ impl<P: Platform> Machine<P> {
 #[cfg(test)]
 mod tests {
     use crate::memory::PageRecord;
-    use crate::sync::{StdPlatform, TrackedCell};
-    use crate::{
-        ArchProfile, CreateArgs, Era, Gfp, KmallocSetup, KmemCache, Machine, MachineConfig,
-        Mutation, MutationSet, SlabFlags,
-    };
-    use std::sync::Arc;
+    use crate::sync::TrackedCell;
+    use crate::testing::{create, tiny, Cache, M};
+    use crate::{Era, Gfp, Mutation, MutationSet};
 
     /// A tiny machine with one 1300-byte cache and one object in the caller's hands.
-    fn one_object() -> (Machine<StdPlatform>, Arc<KmemCache<StdPlatform>>, u64) {
-        let mut cfg = MachineConfig::new(ArchProfile::tiny(), Era::A);
-        cfg.kmalloc = KmallocSetup::UpTo(256);
-        cfg.audit_every_op = false;
-        let m = Machine::<StdPlatform>::new(cfg).expect("boots");
-        let c = m
-            .kmem_cache_create(CreateArgs {
-                name: "t".into(),
-                size: 1300,
-                align: 0,
-                flags: SlabFlags::default(),
-                ctor: false,
-            })
-            .expect("creates");
+    fn one_object() -> (M, Cache, u64) {
+        let m = tiny(Era::A, MutationSet::NONE, false);
+        let c = create(&m, "t", 1300);
         let o = m
             .task(0, "t")
             .kmem_cache_alloc(&c, Gfp::KERNEL)
@@ -831,14 +817,14 @@ mod tests {
     }
 
     /// Pushes `obj` on CPU 0's array of `c` behind the allocator's back.
-    fn park_on_cpu0(m: &Machine<StdPlatform>, c: &KmemCache<StdPlatform>, obj: u64) {
+    fn park_on_cpu0(m: &M, c: &Cache, obj: u64) {
         let ctx = m.task(0, "corrupt");
         let tok = ctx.irq_off_on(0);
         let ac = c.cpu_cache_get(&tok);
         c.ac(&tok, ac, |a| a.entry.push(obj));
     }
 
-    fn conservation(m: &Machine<StdPlatform>, obj: u64, detail: &str) {
+    fn conservation(m: &M, obj: u64, detail: &str) {
         let r = m.audit();
         assert!(
             r.violations.iter().any(|v| v.invariant == "conservation"
@@ -863,7 +849,7 @@ mod tests {
     }
 
     /// Every report names `invariant` at least once.
-    fn finds(m: &Machine<StdPlatform>, invariant: &str) -> crate::audit::AuditReport {
+    fn finds(m: &M, invariant: &str) -> crate::audit::AuditReport {
         let r = m.audit();
         assert!(
             r.violations.iter().any(|v| v.invariant == invariant),
@@ -873,7 +859,7 @@ mod tests {
     }
 
     /// A pfn far above anything the tiny machine's slabs use, with no record.
-    fn spare_pfn(m: &Machine<StdPlatform>, c: &KmemCache<StdPlatform>) -> u64 {
+    fn spare_pfn(m: &M, c: &Cache) -> u64 {
         let top = m
             .node_snapshot(c, 0)
             .all_slabs()
@@ -966,20 +952,12 @@ mod tests {
     /// B.32 shipped: a destroyed cache whose shutdown failed still holds its slab.
     #[test]
     fn a_destroyed_cache_that_still_has_slabs() {
-        let mut cfg = MachineConfig::new(ArchProfile::tiny(), Era::B);
-        cfg.kmalloc = KmallocSetup::UpTo(256);
-        cfg.audit_every_op = false;
-        cfg.mutations = MutationSet::only(Mutation::DestroyDespiteLiveObjects);
-        let m = Machine::<StdPlatform>::new(cfg).expect("boots");
-        let c = m
-            .kmem_cache_create(CreateArgs {
-                name: "d".into(),
-                size: 1300,
-                align: 0,
-                flags: SlabFlags::default(),
-                ctor: false,
-            })
-            .expect("creates");
+        let m = tiny(
+            Era::B,
+            MutationSet::only(Mutation::DestroyDespiteLiveObjects),
+            false,
+        );
+        let c = create(&m, "d", 1300);
         let mut t = m.task(0, "t");
         let _live = t.kmem_cache_alloc(&c, Gfp::KERNEL).unwrap().unwrap();
         let _ = t.kmem_cache_destroy(&c);
@@ -1016,19 +994,8 @@ mod tests {
     #[test]
     fn a_free_limit_a_batch_low_is_a_finding_only_in_2_6_24() {
         for era in [Era::A, Era::B] {
-            let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
-            cfg.kmalloc = KmallocSetup::UpTo(256);
-            cfg.audit_every_op = false;
-            let m = Machine::<StdPlatform>::new(cfg).expect("boots");
-            let c = m
-                .kmem_cache_create(CreateArgs {
-                    name: "fl".into(),
-                    size: 1300,
-                    align: 0,
-                    flags: SlabFlags::default(),
-                    ctor: false,
-                })
-                .expect("creates");
+            let m = tiny(era, MutationSet::NONE, false);
+            let c = create(&m, "fl", 1300);
             let batch = c.tunables.with(|t| t.batchcount);
             {
                 let ctx = m.task(0, "corrupt");

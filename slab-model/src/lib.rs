@@ -48,6 +48,8 @@ pub mod slab_flags;
 pub mod slabinfo;
 pub mod stats;
 pub mod sync;
+#[cfg(test)]
+mod testing;
 pub mod trace;
 pub mod tune;
 

@@ -384,9 +384,7 @@ impl<P: Platform> KmemCacheNode<P> {
         }
         l.shared.as_mut()
     }
-}
 
-impl<P: Platform> KmemCacheNode<P> {
     /// The peek words that disagree with the locked lists `l`, as `(word, word's value,
     /// the lists' value)`. Every locked section ends by publishing, so at a quiescent
     /// point (the audit, with every CPU's token and this node's lock) each word equals
@@ -480,26 +478,12 @@ fn publish<P: Platform>(peek: &NodePeek<P>, l: &mut NodeLists) {
 
 #[cfg(test)]
 mod tests {
-    use crate::sync::StdPlatform;
-    use crate::{
-        ArchProfile, CreateArgs, Era, KmallocSetup, KmemCache, Machine, MachineConfig, SlabFlags,
-    };
-    use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::sync::Arc;
+    use crate::testing::{create, panic_of, tiny, Cache, M};
+    use crate::{Era, MutationSet};
 
-    fn machine(era: Era) -> (Machine<StdPlatform>, Arc<KmemCache<StdPlatform>>) {
-        let mut cfg = MachineConfig::new(ArchProfile::tiny(), era);
-        cfg.kmalloc = KmallocSetup::UpTo(256);
-        let m = Machine::<StdPlatform>::new(cfg).expect("boots");
-        let c = m
-            .kmem_cache_create(CreateArgs {
-                name: "n".into(),
-                size: 500,
-                align: 0,
-                flags: SlabFlags::default(),
-                ctor: false,
-            })
-            .expect("creates");
+    fn machine(era: Era) -> (M, Cache) {
+        let m = tiny(era, MutationSet::NONE, true);
+        let c = create(&m, "n", 500);
         (m, c)
     }
 
@@ -520,14 +504,12 @@ mod tests {
             assert_ne!(n.peek_shared_ptr(), old, "era {era}: replaced");
             let t = m.task(0, "t");
             let irq = t.local_irq_disable();
-            let r = catch_unwind(AssertUnwindSafe(|| {
+            let msg = panic_of(|| {
                 let lock = n.spin_lock(&irq);
                 n.lists(&lock, |l| {
                     n.shared_at(l, old, "drain_array");
                 });
-            }));
-            let e = r.expect_err("a use-after-free");
-            let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+            });
             assert!(
                 msg.starts_with("use-after-free: drain_array drains shared array")
                     && msg.contains("and kfree'd"),

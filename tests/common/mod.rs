@@ -166,3 +166,20 @@ pub fn fingerprint(m: &M, c: &Cache) -> String {
     ));
     s
 }
+
+/// Runs `f`, which must panic, and returns its panic message (the model's `BUG_ON`s,
+/// use-after-free and race reports are panics).
+pub fn panic_of(f: impl FnOnce()) -> String {
+    let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("a panic");
+    slab_verify::scenarios::panic_message(&e)
+}
+
+/// `f` runs while an interrupt context on `cpu` has that CPU's interrupts off (it is
+/// inside an irq-off section, using its array): what a race report needs to see.
+pub fn with_irqs_off_on<R>(m: &M, cpu: usize, f: impl FnOnce() -> R) -> R {
+    let irq = m.interrupt(cpu, "irq");
+    let held = irq.local_irq_disable();
+    let r = f();
+    drop(held);
+    r
+}

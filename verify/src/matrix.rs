@@ -939,6 +939,12 @@ mod tests {
             &MatrixBudget::default(),
         );
         assert!(d.caught && d.detail.contains("lockdep"), "{d:?}");
+        // The lockdep profile is the last one the checker tries (docs/mutations.md's cell).
+        let at = profiles
+            .iter()
+            .position(|(n, _, _)| n.contains("arm64-4.4 lockdep"))
+            .expect("listed");
+        assert_eq!(d.effort, at + 1, "{d:?}");
     }
 
     #[test]
